@@ -1,0 +1,4 @@
+/** Entry point of the `shardgate` binary. */
+import { buildProgram } from './program.js';
+
+await buildProgram().parseAsync(process.argv);
