@@ -40,7 +40,11 @@ export function configFrom(options: Record<string, unknown>, env: NodeJS.Process
   return parseConfig({ flags, env });
 }
 
-/** Runs a command action; configuration errors become one line on stderr and exit status 2. */
+/**
+ * Runs a command action. A configuration error becomes one line on stderr and exit status 2; any
+ * other failure (database unreachable, port taken) one line and exit status 1, with the stack only
+ * when SHARDGATE_DEBUG is set.
+ */
 export function runAction<A extends unknown[]>(action: (...args: A) => Promise<void> | void) {
   return async (...args: A): Promise<void> => {
     try {
@@ -50,7 +54,21 @@ export function runAction<A extends unknown[]>(action: (...args: A) => Promise<v
         process.stderr.write(`shardgate: ${error.message}\n`);
         process.exit(2);
       }
-      throw error;
+      process.stderr.write(`shardgate: ${describeError(error)}\n`);
+      if (process.env['SHARDGATE_DEBUG']) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+      process.exit(1);
     }
   };
+}
+
+/** One line for an error, including the errors an AggregateError (e.g. a refused dual-stack connect) wraps. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map((e) => describeError(e)).join('; ');
+  }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${error.message || error.name}${typeof code === 'string' && !error.message.includes(code) ? ` (${code})` : ''}`;
+  }
+  return String(error);
 }

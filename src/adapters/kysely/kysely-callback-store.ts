@@ -1,0 +1,179 @@
+/**
+ * CallbackStore on SQL. Enqueueing is idempotent on the unique event id (race-safe across
+ * connections). `due` returns only heads of contact queues in one query: a pending callback is a
+ * head when no pending callback of the same contact, in any shard, has a lower seq. Every state
+ * change is one UPDATE that matches only pending rows, so a delivered or dead callback never moves.
+ */
+import type { Insertable, Selectable } from 'kysely';
+import { storeBatchSizeMax } from '../../core/limits.js';
+import type { CallbackKind, CallbackState, CallbackStore, NewCallback, StoredCallback } from '../../ports/callback-store.js';
+import type { Database } from './database.js';
+import type { CallbacksTable } from './schema.js';
+
+/** The width of `callbacks.last_error`; longer errors are cut to it. */
+const callbackErrorLengthMax = 1_024;
+
+export class KyselyCallbackStore implements CallbackStore {
+  readonly #database: Database;
+
+  constructor(database: Database) {
+    this.#database = database;
+  }
+
+  async enqueue(callback: NewCallback): Promise<{ readonly seq: number; readonly created: boolean }> {
+    const seq = await this.#insertIgnoringDuplicate(toRow(callback));
+    if (seq !== null) return { seq, created: true };
+    const existing = await this.#database.db
+      .selectFrom('callbacks')
+      .select('seq')
+      .where('event_id', '=', callback.eventId)
+      .executeTakeFirst();
+    if (existing === undefined) throw new Error(`callback ${callback.eventId} was neither inserted nor found`);
+    return { seq: Number(existing.seq), created: false };
+  }
+
+  async due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]> {
+    const bounded = clampLimit(limit);
+    if (bounded === 0) return [];
+    const rows = await this.#database.db
+      .selectFrom('callbacks as c')
+      .selectAll('c')
+      .where('c.shard', '=', shard)
+      .where('c.state', '=', 'pending')
+      .where('c.next_attempt_at_ms', '<=', nowMs)
+      // Head of its contact's queue: nothing older of the same contact is still pending, in any shard.
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('callbacks as p')
+              .select('p.seq')
+              .whereRef('p.contact', '=', 'c.contact')
+              .where('p.state', '=', 'pending')
+              .whereRef('p.seq', '<', 'c.seq'),
+          ),
+        ),
+      )
+      .orderBy('c.seq')
+      .limit(bounded)
+      .execute();
+    return rows.map(toStoredCallback);
+  }
+
+  async markDelivered(seq: number): Promise<boolean> {
+    const result = await this.#database.db
+      .updateTable('callbacks')
+      .set({ state: 'delivered' })
+      .where('seq', '=', seq)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async recordFailure(seq: number, nextAttemptAtMs: number, error: string): Promise<boolean> {
+    const result = await this.#database.db
+      .updateTable('callbacks')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        next_attempt_at_ms: nextAttemptAtMs,
+        last_error: truncateError(error),
+      }))
+      .where('seq', '=', seq)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async markDead(seq: number, error: string): Promise<boolean> {
+    const result = await this.#database.db
+      .updateTable('callbacks')
+      .set({ state: 'dead', last_error: truncateError(error) })
+      .where('seq', '=', seq)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async counts(): Promise<Readonly<Record<CallbackState, number>>> {
+    const rows = await this.#database.db
+      .selectFrom('callbacks')
+      .select((eb) => ['state', eb.fn.countAll().as('count')])
+      .groupBy('state')
+      .execute();
+    const counts: Record<CallbackState, number> = { pending: 0, delivered: 0, dead: 0 };
+    for (const row of rows) counts[parseState(row.state)] = Number(row.count);
+    return counts;
+  }
+
+  /**
+   * Inserts the row and returns its seq, or null when the event id is already queued. MySQL has
+   * neither ON CONFLICT nor INSERT … RETURNING: it uses INSERT IGNORE and the insert id.
+   */
+  async #insertIgnoringDuplicate(values: Insertable<CallbacksTable>): Promise<number | null> {
+    const insert = this.#database.db.insertInto('callbacks').values(values);
+    if (this.#database.dialect === 'mysql') {
+      const result = await insert.ignore().executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? Number(result.insertId) : null;
+    }
+    const row = await insert
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .returning('seq')
+      .executeTakeFirst();
+    return row === undefined ? null : Number(row.seq);
+  }
+}
+
+/** A list limit within [0, storeBatchSizeMax]; NaN is a programmer error. */
+function clampLimit(limit: number): number {
+  if (Number.isNaN(limit)) throw new Error('list limit is NaN');
+  return Math.max(0, Math.min(Math.floor(limit), storeBatchSizeMax));
+}
+
+/** Cuts an error to the column width, never in the middle of a surrogate pair. */
+function truncateError(error: string): string {
+  if (error.length <= callbackErrorLengthMax) return error;
+  const cut = error.slice(0, callbackErrorLengthMax);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
+function parseState(value: string): CallbackState {
+  if (value !== 'pending' && value !== 'delivered' && value !== 'dead') throw new Error(`unknown callback state in the database: ${value}`);
+  return value;
+}
+
+function parseKind(value: string): CallbackKind {
+  if (value !== 'status' && value !== 'message') throw new Error(`unknown callback kind in the database: ${value}`);
+  return value;
+}
+
+function toRow(callback: NewCallback): Insertable<CallbacksTable> {
+  return {
+    event_id: callback.eventId,
+    shard: callback.shard,
+    contact: callback.contact,
+    kind: callback.kind,
+    payload: callback.payload,
+    state: 'pending',
+    attempts: 0,
+    next_attempt_at_ms: callback.createdAtMs,
+    last_error: null,
+    created_at_ms: callback.createdAtMs,
+  };
+}
+
+function toStoredCallback(row: Selectable<CallbacksTable>): StoredCallback {
+  return {
+    eventId: row.event_id,
+    shard: Number(row.shard),
+    contact: row.contact,
+    kind: parseKind(row.kind),
+    payload: row.payload,
+    createdAtMs: Number(row.created_at_ms),
+    seq: Number(row.seq),
+    state: parseState(row.state),
+    attempts: Number(row.attempts),
+    nextAttemptAtMs: Number(row.next_attempt_at_ms),
+    lastError: row.last_error,
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * MessageStore on SQL. Idempotency rests on the unique index of `idempotency_key`: concurrent inserts
+ * of one key from any number of connections leave one row, and every caller reads that row back.
+ * Every change is one conditional UPDATE, so no read-modify-write can race: `markSent` is fenced by
+ * an EXISTS on the shard map inside the same statement, `recordStatus` matches only the statuses it
+ * may move forward from.
+ */
+import type { Insertable, Selectable } from 'kysely';
+import { messageIdLengthMax, idempotencyKeyLengthMax, storeBatchSizeMax, waIdLengthMax } from '../../core/limits.js';
+import {
+  MESSAGE_STATUS_RANK,
+  type MessageStatus,
+  type MessageStore,
+  type NewMessage,
+  type ShardFence,
+  type StoredMessage,
+} from '../../ports/message-store.js';
+import type { Database } from './database.js';
+import type { MessagesTable } from './schema.js';
+
+type StatusUpdate = Exclude<MessageStatus, 'accepted'>;
+
+export class KyselyMessageStore implements MessageStore {
+  readonly #database: Database;
+
+  constructor(database: Database) {
+    this.#database = database;
+  }
+
+  async insert(message: NewMessage): Promise<{ readonly message: StoredMessage; readonly created: boolean }> {
+    assertInsertable(message);
+    const values = toRow(message);
+    if (message.idempotencyKey === null) {
+      // No key, no conflict to absorb: a duplicate id fails the unique index and throws.
+      const seq = await this.#insertRow(values, false);
+      return { message: createdMessage(message, seqOrThrow(seq, message.id)), created: true };
+    }
+    const seq = await this.#insertRow(values, true);
+    if (seq !== null) return { message: createdMessage(message, seq), created: true };
+    const existing = await this.#byKey(message.idempotencyKey);
+    if (existing === null) throw new Error(`message id ${message.id} already exists under another idempotency key`);
+    return { message: existing, created: false };
+  }
+
+  async get(id: string): Promise<StoredMessage | null> {
+    const row = await this.#database.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? null : toStoredMessage(row);
+  }
+
+  async pending(generation: number, shard: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]> {
+    const bounded = clampLimit(limit);
+    if (bounded === 0) return [];
+    const rows = await this.#database.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('generation', '=', generation)
+      .where('shard', '=', shard)
+      .where('status', '=', 'accepted')
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(bounded)
+      .execute();
+    return rows.map(toStoredMessage);
+  }
+
+  async markSent(ids: readonly string[], fence: ShardFence, nowMs: number): Promise<number> {
+    assertBatch(ids);
+    if (ids.length === 0) return 0;
+    const result = await this.#database.db
+      .updateTable('messages')
+      .set({ status: 'sent', epoch: fence.epoch, updated_at_ms: nowMs })
+      .where('id', 'in', [...ids])
+      .where('status', '=', 'accepted')
+      .where('generation', '=', fence.generation)
+      .where('shard', '=', fence.shard)
+      // The fence: the caller's epoch must still be the shard's epoch in the current generation
+      // (the same condition ShardMapStore.assign uses), checked in the statement that writes.
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('shard_map')
+            .innerJoin('shard_generations', 'shard_generations.generation', 'shard_map.generation')
+            .select('shard_map.shard')
+            .where('shard_map.generation', '=', fence.generation)
+            .where('shard_map.shard', '=', fence.shard)
+            .where('shard_map.epoch', '=', fence.epoch)
+            .where('shard_generations.state', '<>', 'retired'),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async recordStatus(id: string, status: StatusUpdate, nowMs: number, errorCode?: number): Promise<boolean> {
+    const from = statusesBefore(status);
+    const errorColumn = status === 'failed' ? { error_code: errorCode ?? null } : {};
+    const result = await this.#database.db
+      .updateTable('messages')
+      .set({ status, updated_at_ms: nowMs, ...errorColumn })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async countByStatus(): Promise<Readonly<Record<MessageStatus, number>>> {
+    const rows = await this.#database.db
+      .selectFrom('messages')
+      .select((eb) => ['status', eb.fn.countAll().as('count')])
+      .groupBy('status')
+      .execute();
+    const counts: Record<MessageStatus, number> = { accepted: 0, sent: 0, delivered: 0, read: 0, failed: 0 };
+    for (const row of rows) counts[parseStatus(row.status)] = Number(row.count);
+    return counts;
+  }
+
+  /**
+   * Inserts one row and returns its seq, or null when `ignoreConflict` and a unique key was taken.
+   * MySQL has neither ON CONFLICT nor INSERT … RETURNING: it uses INSERT IGNORE and the insert id.
+   */
+  async #insertRow(values: Insertable<MessagesTable>, ignoreConflict: boolean): Promise<number | null> {
+    const insert = this.#database.db.insertInto('messages').values(values);
+    if (this.#database.dialect === 'mysql') {
+      const result = await (ignoreConflict ? insert.ignore() : insert).executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? Number(result.insertId) : null;
+    }
+    const guarded = ignoreConflict ? insert.onConflict((oc) => oc.column('idempotency_key').doNothing()) : insert;
+    const row = await guarded.returning('seq').executeTakeFirst();
+    return row === undefined ? null : Number(row.seq);
+  }
+
+  async #byKey(idempotencyKey: string): Promise<StoredMessage | null> {
+    const row = await this.#database.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('idempotency_key', '=', idempotencyKey)
+      .executeTakeFirst();
+    return row === undefined ? null : toStoredMessage(row);
+  }
+}
+
+/**
+ * Lengths are the webapp's to validate; here they are asserted, because MySQL's INSERT IGNORE would
+ * otherwise truncate an over-long value silently, and two keys sharing a prefix would collide.
+ */
+function assertInsertable(message: NewMessage): void {
+  if (message.id.length > messageIdLengthMax) throw new Error(`message id longer than ${messageIdLengthMax}`);
+  if (message.recipient.length > waIdLengthMax) throw new Error(`recipient longer than ${waIdLengthMax}`);
+  if (message.idempotencyKey !== null && message.idempotencyKey.length > idempotencyKeyLengthMax) {
+    throw new Error(`idempotency key longer than ${idempotencyKeyLengthMax}`);
+  }
+}
+
+function assertBatch(ids: readonly string[]): void {
+  if (ids.length > storeBatchSizeMax) throw new Error(`markSent takes at most ${storeBatchSizeMax} ids, got ${ids.length}`);
+}
+
+function seqOrThrow(seq: number | null, id: string): number {
+  if (seq === null) throw new Error(`message ${id} was not inserted`);
+  return seq;
+}
+
+/** A list limit within [0, storeBatchSizeMax]; NaN is a programmer error. */
+function clampLimit(limit: number): number {
+  if (Number.isNaN(limit)) throw new Error('list limit is NaN');
+  return Math.max(0, Math.min(Math.floor(limit), storeBatchSizeMax));
+}
+
+/** The statuses a message may move to `status` from: lower rank, and for `failed` only accepted or sent. */
+function statusesBefore(status: StatusUpdate): MessageStatus[] {
+  if (status === 'failed') return ['accepted', 'sent'];
+  const rank = MESSAGE_STATUS_RANK[status];
+  return (Object.keys(MESSAGE_STATUS_RANK) as MessageStatus[]).filter((s) => MESSAGE_STATUS_RANK[s] < rank);
+}
+
+function parseStatus(value: string): MessageStatus {
+  if (!Object.hasOwn(MESSAGE_STATUS_RANK, value)) throw new Error(`unknown message status in the database: ${value}`);
+  return value as MessageStatus;
+}
+
+function toRow(message: NewMessage): Insertable<MessagesTable> {
+  return {
+    id: message.id,
+    generation: message.generation,
+    shard: message.shard,
+    recipient: message.recipient,
+    payload: message.payload,
+    status: 'accepted',
+    epoch: null,
+    idempotency_key: message.idempotencyKey,
+    error_code: null,
+    created_at_ms: message.createdAtMs,
+    updated_at_ms: message.createdAtMs,
+  };
+}
+
+function createdMessage(message: NewMessage, seq: number): StoredMessage {
+  const { id, generation, shard, recipient, payload, idempotencyKey, createdAtMs } = message;
+  return { id, generation, shard, recipient, payload, idempotencyKey, createdAtMs, seq, status: 'accepted', epoch: null, errorCode: null, updatedAtMs: createdAtMs };
+}
+
+function toStoredMessage(row: Selectable<MessagesTable>): StoredMessage {
+  return {
+    id: row.id,
+    generation: Number(row.generation),
+    shard: Number(row.shard),
+    recipient: row.recipient,
+    payload: row.payload,
+    idempotencyKey: row.idempotency_key,
+    createdAtMs: Number(row.created_at_ms),
+    seq: Number(row.seq),
+    status: parseStatus(row.status),
+    epoch: row.epoch === null ? null : Number(row.epoch),
+    errorCode: row.error_code === null ? null : Number(row.error_code),
+    updatedAtMs: Number(row.updated_at_ms),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The in-memory twin of KyselyCallbackStore. Rows live in an array indexed by `seq - 1` (seq is
+ * assigned 1, 2, 3, … at enqueue), so a scan in array order visits callbacks in seq order and the
+ * first pending row seen for a contact is the head of that contact's queue.
+ */
+import { storeBatchSizeMax } from '../../core/limits.js';
+import type { CallbackState, CallbackStore, NewCallback, StoredCallback } from '../../ports/callback-store.js';
+
+/** The width of `callbacks.last_error` in SQL; the twin cuts errors the same way. */
+const callbackErrorLengthMax = 1_024;
+
+export class MemoryCallbackStore implements CallbackStore {
+  /** Index `seq - 1`. */
+  readonly #rows: StoredCallback[] = [];
+  readonly #seqByEventId = new Map<string, number>();
+
+  async enqueue(callback: NewCallback): Promise<{ readonly seq: number; readonly created: boolean }> {
+    const existing = this.#seqByEventId.get(callback.eventId);
+    if (existing !== undefined) return { seq: existing, created: false };
+    const { eventId, shard, contact, kind, payload, createdAtMs } = callback;
+    const seq = this.#rows.length + 1;
+    this.#rows.push(
+      Object.freeze({ eventId, shard, contact, kind, payload, createdAtMs, seq, state: 'pending' as const, attempts: 0, nextAttemptAtMs: createdAtMs, lastError: null }),
+    );
+    this.#seqByEventId.set(eventId, seq);
+    return { seq, created: true };
+  }
+
+  async due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]> {
+    const bounded = clampLimit(limit);
+    const contactsSeen = new Set<string>();
+    const found: StoredCallback[] = [];
+    for (const row of this.#rows) {
+      if (found.length >= bounded) break;
+      if (row.state !== 'pending' || contactsSeen.has(row.contact)) continue;
+      // The first pending row of a contact is its head; every later one of that contact waits.
+      contactsSeen.add(row.contact);
+      if (row.shard === shard && row.nextAttemptAtMs <= nowMs) found.push(row);
+    }
+    return found;
+  }
+
+  async markDelivered(seq: number): Promise<boolean> {
+    return this.#updatePending(seq, (row) => ({ ...row, state: 'delivered' }));
+  }
+
+  async recordFailure(seq: number, nextAttemptAtMs: number, error: string): Promise<boolean> {
+    return this.#updatePending(seq, (row) => ({ ...row, attempts: row.attempts + 1, nextAttemptAtMs, lastError: truncateError(error) }));
+  }
+
+  async markDead(seq: number, error: string): Promise<boolean> {
+    return this.#updatePending(seq, (row) => ({ ...row, state: 'dead', lastError: truncateError(error) }));
+  }
+
+  async counts(): Promise<Readonly<Record<CallbackState, number>>> {
+    const counts: Record<CallbackState, number> = { pending: 0, delivered: 0, dead: 0 };
+    for (const row of this.#rows) counts[row.state]++;
+    return counts;
+  }
+
+  /** Applies `change` to a pending callback; false when the seq is unknown or no longer pending. */
+  #updatePending(seq: number, change: (row: StoredCallback) => StoredCallback): boolean {
+    const row = Number.isInteger(seq) ? this.#rows[seq - 1] : undefined;
+    if (row === undefined || row.state !== 'pending') return false;
+    this.#rows[seq - 1] = Object.freeze(change(row));
+    return true;
+  }
+}
+
+/** A list limit within [0, storeBatchSizeMax]; NaN is a programmer error. */
+function clampLimit(limit: number): number {
+  if (Number.isNaN(limit)) throw new Error('list limit is NaN');
+  return Math.max(0, Math.min(Math.floor(limit), storeBatchSizeMax));
+}
+
+/** Cuts an error to the column width, never in the middle of a surrogate pair. */
+function truncateError(error: string): string {
+  if (error.length <= callbackErrorLengthMax) return error;
+  const cut = error.slice(0, callbackErrorLengthMax);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}

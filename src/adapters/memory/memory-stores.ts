@@ -1,0 +1,29 @@
+/** Builds every in-memory twin over one Clock: the world of the unit tests and the seeded simulation. */
+import type { Clock } from '../../ports/clock.js';
+import type { Stores } from '../../ports/stores.js';
+import { MemoryCallbackStore } from './memory-callback-store.js';
+import { MemoryEventLogStore } from './memory-event-log-store.js';
+import { MemoryInboundStore } from './memory-inbound-store.js';
+import { MemoryLeaseStore } from './memory-lease-store.js';
+import { MemoryMessageStore } from './memory-message-store.js';
+import { MemoryNodeStore } from './memory-node-store.js';
+import { MemorySettingsStore } from './memory-settings-store.js';
+import { MemoryShardMapStore } from './memory-shard-map-store.js';
+import { MemoryUserStore } from './memory-user-store.js';
+
+export function createMemoryStores(clock: Clock): Stores {
+  const shardMap = new MemoryShardMapStore();
+  return {
+    leases: new MemoryLeaseStore(clock),
+    nodes: new MemoryNodeStore(clock),
+    shardMap,
+    messages: new MemoryMessageStore(shardMap),
+    inbound: new MemoryInboundStore(),
+    callbacks: new MemoryCallbackStore(),
+    settings: new MemorySettingsStore(),
+    users: new MemoryUserStore(),
+    events: new MemoryEventLogStore(),
+    nowMs: async () => clock.nowMs(),
+    close: async () => {},
+  };
+}

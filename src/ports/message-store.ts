@@ -1,0 +1,60 @@
+/**
+ * Outbound messages: persisted (status `accepted`) before the API answers 201, then sent by the
+ * primary coreapp of their shard. Invariants:
+ * - an idempotency key names at most one message: inserting it again returns the first message;
+ * - `seq` grows with every insert and orders a shard's sends (per recipient, sends follow `seq`);
+ * - status only moves forward (accepted → sent → delivered → read; failed is final);
+ * - `markSent` is fenced: it changes nothing unless the caller's epoch is still the shard's epoch
+ *   in the shard map, so a deposed primary cannot record sends.
+ */
+export type MessageStatus = 'accepted' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface NewMessage {
+  readonly id: string;
+  readonly generation: number;
+  readonly shard: number;
+  /** Digits-only wa_id of the recipient. */
+  readonly recipient: string;
+  /** The On-Prem request body as JSON text. */
+  readonly payload: string;
+  readonly idempotencyKey: string | null;
+  readonly createdAtMs: number;
+}
+
+export interface StoredMessage extends NewMessage {
+  readonly seq: number;
+  readonly status: MessageStatus;
+  /** The shard epoch under which the message was sent, or null before it was. */
+  readonly epoch: number | null;
+  readonly errorCode: number | null;
+  readonly updatedAtMs: number;
+}
+
+/** The ownership a coreapp claims when it records a send. */
+export interface ShardFence {
+  readonly generation: number;
+  readonly shard: number;
+  readonly epoch: number;
+}
+
+export interface MessageStore {
+  /** Persists a new message, or returns the one already stored under the same idempotency key. */
+  insert(message: NewMessage): Promise<{ readonly message: StoredMessage; readonly created: boolean }>;
+  get(id: string): Promise<StoredMessage | null>;
+  /** Accepted (unsent) messages of one shard with `seq > afterSeq`, in `seq` order, at most `limit`. */
+  pending(generation: number, shard: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]>;
+  /** Marks accepted messages of the fenced shard as sent; returns how many changed (0 if fenced off). */
+  markSent(ids: readonly string[], fence: ShardFence, nowMs: number): Promise<number>;
+  /** Moves a message's status forward; false if the message is unknown or already further along. */
+  recordStatus(id: string, status: Exclude<MessageStatus, 'accepted'>, nowMs: number, errorCode?: number): Promise<boolean>;
+  countByStatus(): Promise<Readonly<Record<MessageStatus, number>>>;
+}
+
+/** Status order; `failed` is final and reachable only from accepted or sent. */
+export const MESSAGE_STATUS_RANK: Readonly<Record<MessageStatus, number>> = Object.freeze({
+  accepted: 0,
+  sent: 1,
+  delivered: 2,
+  read: 3,
+  failed: 4,
+});

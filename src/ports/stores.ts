@@ -1,0 +1,28 @@
+/**
+ * Every store a node uses, bundled: what a role receives from its composition root. Both
+ * `createKyselyStores` and `createMemoryStores` build one.
+ */
+import type { CallbackStore } from './callback-store.js';
+import type { EventLogStore } from './event-log-store.js';
+import type { InboundStore } from './inbound-store.js';
+import type { LeaseStore } from './lease-store.js';
+import type { MessageStore } from './message-store.js';
+import type { NodeStore } from './node-store.js';
+import type { SettingsStore } from './settings-store.js';
+import type { ShardMapStore } from './shard-map-store.js';
+import type { UserStore } from './user-store.js';
+
+export interface Stores {
+  readonly leases: LeaseStore;
+  readonly nodes: NodeStore;
+  readonly shardMap: ShardMapStore;
+  readonly messages: MessageStore;
+  readonly inbound: InboundStore;
+  readonly callbacks: CallbackStore;
+  readonly settings: SettingsStore;
+  readonly users: UserStore;
+  readonly events: EventLogStore;
+  /** The store's clock (the database clock for SQL stores). */
+  nowMs(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// Runs the built binary (`npm test` builds first), exactly as `npx shardgate` does.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const temp = mkdtempSync(join(tmpdir(), 'shardgate-cli-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+function shardgate(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['bin/shardgate.js', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, SHARDGATE_DATABASE_URL: '', ...env },
+    timeout: 20_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('shardgate CLI', () => {
+  it('--help lists one command per role and tool', () => {
+    const { code, stdout } = shardgate(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['start', 'cluster', 'master', 'coreapp', 'webapp', 'sim', 'db', 'bench']) {
+      expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    }
+  });
+
+  it.each(['start', 'cluster', 'cluster up', 'master', 'coreapp', 'webapp', 'sim', 'db', 'db migrate', 'bench'])(
+    '`%s --help` prints a usage line',
+    (command) => {
+      const { code, stdout } = shardgate([...command.split(' '), '--help']);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(new RegExp(`^Usage: shardgate ${command} `, 'm'));
+    },
+  );
+
+  it('db migrate creates the schema on a sqlite: URL, and a second run is a no-op', () => {
+    const url = `sqlite:${join(temp, 'cli.db')}`;
+    const first = shardgate(['db', 'migrate', '--database-url', url]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/applied 0001-initial/);
+    const second = shardgate(['db', 'migrate'], { SHARDGATE_DATABASE_URL: url });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/schema is current \(1 migrations\), nothing to do/);
+    const status = shardgate(['db', 'status', '--database-url', url]);
+    expect(status.stdout).toMatch(/^0001-initial {2}applied \d{4}-/m);
+  });
+
+  it('bad configuration fails with one line naming the setting and the allowed values, exit 2', () => {
+    const { code, stdout, stderr } = shardgate(['db', 'migrate'], { SHARDGATE_DATABASE_URL: 'oracle://db/x' });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^shardgate: invalid SHARDGATE_DATABASE_URL=oracle:\/\/db\/x: unknown scheme \(allowed: sqlite:<path> \| postgres:/);
+  });
+
+  it('an unreachable database is one clear line and exit 1, not a stack trace', () => {
+    const { code, stderr } = shardgate(['db', 'migrate', '--database-url', 'postgres://nobody@127.0.0.1:1/nothing']);
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^shardgate: .*ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * CallbackStore contract, run against every target: one callback per event id (also under a race),
+ * per-contact head-of-line order in `due` across shards, backoff, and state changes that act only on
+ * pending callbacks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallbackStore, NewCallback } from '../../src/ports/callback-store.js';
+import { CONTRACT_TARGETS, type TargetInstance } from '../support/contract-targets.js';
+
+/** Beyond 2^32, so a BIGINT column that comes back as a string or is truncated fails the tests. */
+const T0 = 1_700_000_000_123;
+/** The width of `callbacks.last_error`. */
+const errorLengthMax = 1_024;
+
+for (const target of CONTRACT_TARGETS) {
+  describe.skipIf(target.skipReason !== null)(`${target.name}: CallbackStore`, () => {
+    let instance: TargetInstance;
+    let callbacks: CallbackStore;
+    let n = 0;
+    /** A shard number no other test uses, so `due` sees only the test's own callbacks. */
+    const lane = () => 100 + ++n;
+    const callback = (shard: number, contact: string, over: Partial<NewCallback> = {}): NewCallback => ({
+      eventId: `evt-${++n}`,
+      shard,
+      contact: `${contact}-${shard}`,
+      kind: 'status',
+      payload: JSON.stringify({ statuses: [{ n }] }),
+      createdAtMs: T0,
+      ...over,
+    });
+    const enqueue = async (c: NewCallback) => (await callbacks.enqueue(c)).seq;
+    const dueSeqs = async (shard: number, nowMs = T0, limit = 100) => (await callbacks.due(shard, nowMs, limit)).map((c) => c.seq);
+
+    beforeAll(async () => {
+      instance = await target.create();
+      callbacks = instance.stores.callbacks;
+    });
+    afterAll(async () => instance?.dispose());
+
+    it('counts all three states, zeros included, on an empty store', async () => {
+      expect(await callbacks.counts()).toEqual({ pending: 0, delivered: 0, dead: 0 });
+    });
+
+    it('enqueue stores a pending callback due at once; the same event id again is not stored twice', async () => {
+      const shard = lane();
+      const input = callback(shard, 'a', { kind: 'message', createdAtMs: T0 + 7 });
+      const first = await callbacks.enqueue(input);
+      expect(first.created).toBe(true);
+      const again = await callbacks.enqueue({ ...input, payload: '{"other":true}', createdAtMs: T0 });
+      expect(again).toEqual({ seq: first.seq, created: false });
+      expect(await callbacks.due(shard, T0 + 6, 10)).toEqual([]);
+      expect(await callbacks.due(shard, T0 + 7, 10)).toEqual([
+        { ...input, seq: first.seq, state: 'pending', attempts: 0, nextAttemptAtMs: T0 + 7, lastError: null },
+      ]);
+      expect((await callbacks.enqueue(callback(shard, 'b'))).seq).toBeGreaterThan(first.seq);
+    });
+
+    it('concurrent enqueues of one event id from two connections leave one callback', async () => {
+      const other = await instance.connect();
+      const shard = lane();
+      for (let round = 0; round < 8; round++) {
+        const input = callback(shard, `race${round}`);
+        const [a, b] = await Promise.all([callbacks.enqueue(input), other.callbacks.enqueue(input)]);
+        expect(a.seq).toBe(b.seq);
+        expect([a.created, b.created].filter(Boolean)).toHaveLength(1);
+      }
+      expect(await callbacks.due(shard, T0, 100)).toHaveLength(8);
+    });
+
+    it('due returns only the head of each contact; a failing head blocks its contact, not others; markDead unblocks', async () => {
+      const shard = lane();
+      const a1 = await enqueue(callback(shard, 'alice'));
+      const b1 = await enqueue(callback(shard, 'bob'));
+      const a2 = await enqueue(callback(shard, 'alice'));
+      const a3 = await enqueue(callback(shard, 'alice'));
+      const b2 = await enqueue(callback(shard, 'bob'));
+      expect(await dueSeqs(shard)).toEqual([a1, b1]);
+
+      expect(await callbacks.recordFailure(a1, T0 + 1_000, 'HTTP 500')).toBe(true);
+      expect(await dueSeqs(shard)).toEqual([b1]);
+      expect(await callbacks.markDelivered(b1)).toBe(true);
+      expect(await dueSeqs(shard)).toEqual([b2]);
+      expect(await dueSeqs(shard, T0 + 1_000)).toEqual([a1, b2]);
+      expect((await callbacks.due(shard, T0 + 1_000, 10))[0]).toMatchObject({ seq: a1, attempts: 1, nextAttemptAtMs: T0 + 1_000, lastError: 'HTTP 500' });
+
+      expect(await callbacks.markDead(a1, 'gave up')).toBe(true);
+      expect(await dueSeqs(shard)).toEqual([a2, b2]);
+      expect(await callbacks.markDelivered(a2)).toBe(true);
+      expect(await dueSeqs(shard)).toEqual([a3, b2]);
+    });
+
+    it("a contact's older callback in another shard blocks its newer one here until it leaves the queue", async () => {
+      const shard = lane();
+      const otherShard = lane();
+      const contact = `carol-${shard}`;
+      const older = await enqueue(callback(otherShard, 'x', { contact }));
+      const newer = await enqueue(callback(shard, 'x', { contact }));
+      const unrelated = await enqueue(callback(shard, 'dave'));
+      expect(await dueSeqs(shard)).toEqual([unrelated]);
+      expect(await dueSeqs(otherShard)).toEqual([older]);
+      expect(await callbacks.markDelivered(older)).toBe(true);
+      expect(await dueSeqs(shard)).toEqual([newer, unrelated]);
+    });
+
+    it('due is ordered by seq, bounded by limit, and leaves out callbacks not yet due', async () => {
+      const shard = lane();
+      const seqs: number[] = [];
+      for (let i = 0; i < 6; i++) seqs.push(await enqueue(callback(shard, `c${i}`, { createdAtMs: T0 + i * 10 })));
+      expect(await dueSeqs(shard, T0 + 100, 100)).toEqual(seqs);
+      expect(await dueSeqs(shard, T0 + 100, 4)).toEqual(seqs.slice(0, 4));
+      expect(await dueSeqs(shard, T0 + 20, 100)).toEqual(seqs.slice(0, 3));
+      expect(await dueSeqs(shard, T0 + 100, 0)).toEqual([]);
+      expect(await dueSeqs(shard + 10_000, T0 + 100, 100)).toEqual([]);
+    });
+
+    it('state changes act only on pending callbacks; unknown seqs are false', async () => {
+      const shard = lane();
+      const delivered = await enqueue(callback(shard, 'e'));
+      const dead = await enqueue(callback(shard, 'f'));
+      expect(await callbacks.markDelivered(delivered)).toBe(true);
+      expect(await callbacks.markDead(dead, 'HTTP 410')).toBe(true);
+      for (const seq of [delivered, dead, 987_654_321]) {
+        expect(await callbacks.markDelivered(seq)).toBe(false);
+        expect(await callbacks.recordFailure(seq, T0, 'late')).toBe(false);
+        expect(await callbacks.markDead(seq, 'late')).toBe(false);
+      }
+      expect(await dueSeqs(shard, T0 + 1_000_000)).toEqual([]);
+    });
+
+    it('recordFailure counts attempts and keeps the last error, cut to the column width', async () => {
+      const shard = lane();
+      const seq = await enqueue(callback(shard, 'g'));
+      expect(await callbacks.recordFailure(seq, T0 + 10, 'first')).toBe(true);
+      const long = `E${'x'.repeat(errorLengthMax * 2)}`;
+      expect(await callbacks.recordFailure(seq, T0 + 20, long)).toBe(true);
+      const [row] = await callbacks.due(shard, T0 + 20, 10);
+      expect(row).toMatchObject({ seq, attempts: 2, nextAttemptAtMs: T0 + 20 });
+      expect(row?.lastError).toBe(long.slice(0, errorLengthMax));
+    });
+
+    it('counts reports pending, delivered and dead', async () => {
+      const before = await callbacks.counts();
+      const shard = lane();
+      const seqs: number[] = [];
+      for (let i = 0; i < 4; i++) seqs.push(await enqueue(callback(shard, `h${i}`)));
+      await callbacks.markDelivered(seqs[0] ?? -1);
+      await callbacks.markDead(seqs[1] ?? -1, 'gone');
+      await callbacks.recordFailure(seqs[2] ?? -1, T0 + 1, 'retry');
+      expect(await callbacks.counts()).toEqual({ pending: before.pending + 2, delivered: before.delivered + 1, dead: before.dead + 1 });
+    });
+  });
+}
