@@ -4,14 +4,15 @@
  * head when no pending callback of the same contact, in any shard, has a lower seq. Every state
  * change is one UPDATE that matches only pending rows, so a delivered or dead callback never moves.
  */
+import { clampLimit, truncateText } from '../../core/bounds.js';
 import type { Insertable, Selectable } from 'kysely';
-import { storeBatchSizeMax } from '../../core/limits.js';
+import { callbackErrorLengthMax, storeBatchSizeMax } from '../../core/limits.js';
 import type { CallbackKind, CallbackState, CallbackStore, NewCallback, StoredCallback } from '../../ports/callback-store.js';
 import type { Database } from './database.js';
+import { insertReturningSeq } from './insert-returning-seq.js';
 import type { CallbacksTable } from './schema.js';
 
 /** The width of `callbacks.last_error`; longer errors are cut to it. */
-const callbackErrorLengthMax = 1_024;
 
 export class KyselyCallbackStore implements CallbackStore {
   readonly #database: Database;
@@ -21,7 +22,7 @@ export class KyselyCallbackStore implements CallbackStore {
   }
 
   async enqueue(callback: NewCallback): Promise<{ readonly seq: number; readonly created: boolean }> {
-    const seq = await this.#insertIgnoringDuplicate(toRow(callback));
+    const seq = await insertReturningSeq(this.#database, 'callbacks', toRow(callback), 'event_id');
     if (seq !== null) return { seq, created: true };
     const existing = await this.#database.db
       .selectFrom('callbacks')
@@ -33,7 +34,7 @@ export class KyselyCallbackStore implements CallbackStore {
   }
 
   async due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]> {
-    const bounded = clampLimit(limit);
+    const bounded = clampLimit(limit, storeBatchSizeMax);
     if (bounded === 0) return [];
     const rows = await this.#database.db
       .selectFrom('callbacks as c')
@@ -76,7 +77,7 @@ export class KyselyCallbackStore implements CallbackStore {
       .set((eb) => ({
         attempts: eb('attempts', '+', 1),
         next_attempt_at_ms: nextAttemptAtMs,
-        last_error: truncateError(error),
+        last_error: truncateText(error, callbackErrorLengthMax),
       }))
       .where('seq', '=', seq)
       .where('state', '=', 'pending')
@@ -87,7 +88,7 @@ export class KyselyCallbackStore implements CallbackStore {
   async markDead(seq: number, error: string): Promise<boolean> {
     const result = await this.#database.db
       .updateTable('callbacks')
-      .set({ state: 'dead', last_error: truncateError(error) })
+      .set({ state: 'dead', last_error: truncateText(error, callbackErrorLengthMax) })
       .where('seq', '=', seq)
       .where('state', '=', 'pending')
       .executeTakeFirst();
@@ -105,36 +106,6 @@ export class KyselyCallbackStore implements CallbackStore {
     return counts;
   }
 
-  /**
-   * Inserts the row and returns its seq, or null when the event id is already queued. MySQL has
-   * neither ON CONFLICT nor INSERT … RETURNING: it uses INSERT IGNORE and the insert id.
-   */
-  async #insertIgnoringDuplicate(values: Insertable<CallbacksTable>): Promise<number | null> {
-    const insert = this.#database.db.insertInto('callbacks').values(values);
-    if (this.#database.dialect === 'mysql') {
-      const result = await insert.ignore().executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? Number(result.insertId) : null;
-    }
-    const row = await insert
-      .onConflict((oc) => oc.column('event_id').doNothing())
-      .returning('seq')
-      .executeTakeFirst();
-    return row === undefined ? null : Number(row.seq);
-  }
-}
-
-/** A list limit within [0, storeBatchSizeMax]; NaN is a programmer error. */
-function clampLimit(limit: number): number {
-  if (Number.isNaN(limit)) throw new Error('list limit is NaN');
-  return Math.max(0, Math.min(Math.floor(limit), storeBatchSizeMax));
-}
-
-/** Cuts an error to the column width, never in the middle of a surrogate pair. */
-function truncateError(error: string): string {
-  if (error.length <= callbackErrorLengthMax) return error;
-  const cut = error.slice(0, callbackErrorLengthMax);
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
 }
 
 function parseState(value: string): CallbackState {

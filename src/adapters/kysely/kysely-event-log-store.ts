@@ -8,6 +8,7 @@
  * the smaller seq. The log is written rarely (lease changes, promotions) and mostly by the primary
  * master, so this is tolerated rather than paid for with a table lock on every append.
  */
+import { clampLimit } from '../../core/bounds.js';
 import type { Kysely, Selectable } from 'kysely';
 import { eventLogReadMax } from '../../core/limits.js';
 import type { ClusterEvent, EventLogStore, NewClusterEvent } from '../../ports/event-log-store.js';
@@ -38,24 +39,18 @@ export class KyselyEventLogStore implements EventLogStore {
   }
 
   async list(afterSeq: number, limit: number): Promise<readonly ClusterEvent[]> {
-    const rows = await selectEvents(this.#database.db).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(boundedLimit(limit)).execute();
+    const rows = await selectEvents(this.#database.db).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(clampLimit(limit, eventLogReadMax)).execute();
     return rows.map(toEvent);
   }
 
   async latest(limit: number): Promise<readonly ClusterEvent[]> {
-    const rows = await selectEvents(this.#database.db).orderBy('seq', 'desc').limit(boundedLimit(limit)).execute();
+    const rows = await selectEvents(this.#database.db).orderBy('seq', 'desc').limit(clampLimit(limit, eventLogReadMax)).execute();
     return rows.reverse().map(toEvent);
   }
 }
 
 function selectEvents(db: Db) {
   return db.selectFrom('cluster_events').select(['seq', 'at_ms', 'kind', 'node_id', 'data']);
-}
-
-/** The caller's limit, cut to `[0, eventLogReadMax]`; NaN is a programmer error. */
-function boundedLimit(limit: number): number {
-  if (Number.isNaN(limit)) throw new Error('event log limit is NaN');
-  return Math.min(Math.max(0, Math.floor(limit)), eventLogReadMax);
 }
 
 function toEvent(row: Selectable<ClusterEventsTable>): ClusterEvent {

@@ -6,6 +6,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { InboundStatus, InboundStore, NewInboundMessage, StoredInboundMessage } from '../../ports/inbound-store.js';
 import type { Database } from './database.js';
+import { insertReturningSeq } from './insert-returning-seq.js';
 import type { InboundMessagesTable } from './schema.js';
 
 export class KyselyInboundStore implements InboundStore {
@@ -16,7 +17,7 @@ export class KyselyInboundStore implements InboundStore {
   }
 
   async insert(message: NewInboundMessage): Promise<{ readonly message: StoredInboundMessage; readonly created: boolean }> {
-    const seq = await this.#insertIgnoringDuplicate(toRow(message));
+    const seq = await insertReturningSeq(this.#database, 'inbound_messages', toRow(message), 'id');
     if (seq !== null) return { message: createdMessage(message, seq), created: true };
     const existing = await this.get(message.id);
     if (existing === null) throw new Error(`inbound message ${message.id} was neither inserted nor found`);
@@ -40,22 +41,6 @@ export class KyselyInboundStore implements InboundStore {
     return (await this.get(id)) !== null;
   }
 
-  /**
-   * Inserts the row and returns its seq, or null when the id is already recorded. MySQL has neither
-   * ON CONFLICT nor INSERT … RETURNING: it uses INSERT IGNORE and the insert id.
-   */
-  async #insertIgnoringDuplicate(values: Insertable<InboundMessagesTable>): Promise<number | null> {
-    const insert = this.#database.db.insertInto('inbound_messages').values(values);
-    if (this.#database.dialect === 'mysql') {
-      const result = await insert.ignore().executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? Number(result.insertId) : null;
-    }
-    const row = await insert
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('seq')
-      .executeTakeFirst();
-    return row === undefined ? null : Number(row.seq);
-  }
 }
 
 function parseStatus(value: string): InboundStatus {

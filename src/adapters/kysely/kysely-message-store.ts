@@ -5,6 +5,7 @@
  * an EXISTS on the shard map inside the same statement, `recordStatus` matches only the statuses it
  * may move forward from.
  */
+import { clampLimit } from '../../core/bounds.js';
 import type { Insertable, Selectable } from 'kysely';
 import { messageIdLengthMax, idempotencyKeyLengthMax, storeBatchSizeMax, waIdLengthMax } from '../../core/limits.js';
 import {
@@ -16,6 +17,7 @@ import {
   type StoredMessage,
 } from '../../ports/message-store.js';
 import type { Database } from './database.js';
+import { insertReturningSeq } from './insert-returning-seq.js';
 import type { MessagesTable } from './schema.js';
 
 type StatusUpdate = Exclude<MessageStatus, 'accepted'>;
@@ -32,10 +34,10 @@ export class KyselyMessageStore implements MessageStore {
     const values = toRow(message);
     if (message.idempotencyKey === null) {
       // No key, no conflict to absorb: a duplicate id fails the unique index and throws.
-      const seq = await this.#insertRow(values, false);
+      const seq = await insertReturningSeq(this.#database, 'messages', values, null);
       return { message: createdMessage(message, seqOrThrow(seq, message.id)), created: true };
     }
-    const seq = await this.#insertRow(values, true);
+    const seq = await insertReturningSeq(this.#database, 'messages', values, 'idempotency_key');
     if (seq !== null) return { message: createdMessage(message, seq), created: true };
     const existing = await this.#byKey(message.idempotencyKey);
     if (existing === null) throw new Error(`message id ${message.id} already exists under another idempotency key`);
@@ -48,7 +50,7 @@ export class KyselyMessageStore implements MessageStore {
   }
 
   async pending(generation: number, shard: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]> {
-    const bounded = clampLimit(limit);
+    const bounded = clampLimit(limit, storeBatchSizeMax);
     if (bounded === 0) return [];
     const rows = await this.#database.db
       .selectFrom('messages')
@@ -114,20 +116,6 @@ export class KyselyMessageStore implements MessageStore {
     return counts;
   }
 
-  /**
-   * Inserts one row and returns its seq, or null when `ignoreConflict` and a unique key was taken.
-   * MySQL has neither ON CONFLICT nor INSERT … RETURNING: it uses INSERT IGNORE and the insert id.
-   */
-  async #insertRow(values: Insertable<MessagesTable>, ignoreConflict: boolean): Promise<number | null> {
-    const insert = this.#database.db.insertInto('messages').values(values);
-    if (this.#database.dialect === 'mysql') {
-      const result = await (ignoreConflict ? insert.ignore() : insert).executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? Number(result.insertId) : null;
-    }
-    const guarded = ignoreConflict ? insert.onConflict((oc) => oc.column('idempotency_key').doNothing()) : insert;
-    const row = await guarded.returning('seq').executeTakeFirst();
-    return row === undefined ? null : Number(row.seq);
-  }
 
   async #byKey(idempotencyKey: string): Promise<StoredMessage | null> {
     const row = await this.#database.db
@@ -158,12 +146,6 @@ function assertBatch(ids: readonly string[]): void {
 function seqOrThrow(seq: number | null, id: string): number {
   if (seq === null) throw new Error(`message ${id} was not inserted`);
   return seq;
-}
-
-/** A list limit within [0, storeBatchSizeMax]; NaN is a programmer error. */
-function clampLimit(limit: number): number {
-  if (Number.isNaN(limit)) throw new Error('list limit is NaN');
-  return Math.max(0, Math.min(Math.floor(limit), storeBatchSizeMax));
 }
 
 /** The statuses a message may move to `status` from: lower rank, and for `failed` only accepted or sent. */

@@ -3,11 +3,11 @@
  * assigned 1, 2, 3, … at enqueue), so a scan in array order visits callbacks in seq order and the
  * first pending row seen for a contact is the head of that contact's queue.
  */
-import { storeBatchSizeMax } from '../../core/limits.js';
+import { clampLimit, truncateText } from '../../core/bounds.js';
+import { callbackErrorLengthMax, storeBatchSizeMax } from '../../core/limits.js';
 import type { CallbackState, CallbackStore, NewCallback, StoredCallback } from '../../ports/callback-store.js';
 
 /** The width of `callbacks.last_error` in SQL; the twin cuts errors the same way. */
-const callbackErrorLengthMax = 1_024;
 
 export class MemoryCallbackStore implements CallbackStore {
   /** Index `seq - 1`. */
@@ -27,7 +27,7 @@ export class MemoryCallbackStore implements CallbackStore {
   }
 
   async due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]> {
-    const bounded = clampLimit(limit);
+    const bounded = clampLimit(limit, storeBatchSizeMax);
     const contactsSeen = new Set<string>();
     const found: StoredCallback[] = [];
     for (const row of this.#rows) {
@@ -45,11 +45,11 @@ export class MemoryCallbackStore implements CallbackStore {
   }
 
   async recordFailure(seq: number, nextAttemptAtMs: number, error: string): Promise<boolean> {
-    return this.#updatePending(seq, (row) => ({ ...row, attempts: row.attempts + 1, nextAttemptAtMs, lastError: truncateError(error) }));
+    return this.#updatePending(seq, (row) => ({ ...row, attempts: row.attempts + 1, nextAttemptAtMs, lastError: truncateText(error, callbackErrorLengthMax) }));
   }
 
   async markDead(seq: number, error: string): Promise<boolean> {
-    return this.#updatePending(seq, (row) => ({ ...row, state: 'dead', lastError: truncateError(error) }));
+    return this.#updatePending(seq, (row) => ({ ...row, state: 'dead', lastError: truncateText(error, callbackErrorLengthMax) }));
   }
 
   async counts(): Promise<Readonly<Record<CallbackState, number>>> {
@@ -67,16 +67,3 @@ export class MemoryCallbackStore implements CallbackStore {
   }
 }
 
-/** A list limit within [0, storeBatchSizeMax]; NaN is a programmer error. */
-function clampLimit(limit: number): number {
-  if (Number.isNaN(limit)) throw new Error('list limit is NaN');
-  return Math.max(0, Math.min(Math.floor(limit), storeBatchSizeMax));
-}
-
-/** Cuts an error to the column width, never in the middle of a surrogate pair. */
-function truncateError(error: string): string {
-  if (error.length <= callbackErrorLengthMax) return error;
-  const cut = error.slice(0, callbackErrorLengthMax);
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
-}

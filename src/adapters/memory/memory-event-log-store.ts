@@ -4,6 +4,7 @@
  * giving callers fresh copies and the same JSON round-trip as SQL. Reads are bounded by
  * `eventLogReadMax`, as in SQL.
  */
+import { clampLimit } from '../../core/bounds.js';
 import { eventLogReadMax } from '../../core/limits.js';
 import type { ClusterEvent, EventLogStore, NewClusterEvent } from '../../ports/event-log-store.js';
 
@@ -27,19 +28,13 @@ export class MemoryEventLogStore implements EventLogStore {
   async list(afterSeq: number, limit: number): Promise<readonly ClusterEvent[]> {
     // Events with seq > afterSeq start at index floor(afterSeq) (seq n is at index n - 1).
     const start = Math.min(Math.max(0, Math.floor(afterSeq)), this.#events.length);
-    return this.#events.slice(start, start + boundedLimit(limit)).map(toEvent);
+    return this.#events.slice(start, start + clampLimit(limit, eventLogReadMax)).map(toEvent);
   }
 
   async latest(limit: number): Promise<readonly ClusterEvent[]> {
-    const count = boundedLimit(limit);
+    const count = clampLimit(limit, eventLogReadMax);
     return count === 0 ? [] : this.#events.slice(-count).map(toEvent);
   }
-}
-
-/** The caller's limit, cut to `[0, eventLogReadMax]`; NaN is a programmer error. */
-function boundedLimit(limit: number): number {
-  if (Number.isNaN(limit)) throw new Error('event log limit is NaN');
-  return Math.min(Math.max(0, Math.floor(limit)), eventLogReadMax);
 }
 
 function toEvent(event: StoredEvent): ClusterEvent {

@@ -4,6 +4,7 @@
  * without an await between its check and its write, which makes it as atomic as the SQL statement
  * it mirrors; `markSent` reads the fence synchronously from the MemoryShardMapStore.
  */
+import { clampLimit } from '../../core/bounds.js';
 import { idempotencyKeyLengthMax, messageIdLengthMax, storeBatchSizeMax, waIdLengthMax } from '../../core/limits.js';
 import {
   MESSAGE_STATUS_RANK,
@@ -50,7 +51,7 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async pending(generation: number, shard: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]> {
-    const bounded = clampLimit(limit);
+    const bounded = clampLimit(limit, storeBatchSizeMax);
     const found: StoredMessage[] = [];
     // Rows with seq > afterSeq start at index floor(afterSeq); earlier ones cannot match.
     for (let i = Math.max(0, Math.floor(afterSeq)); i < this.#rows.length && found.length < bounded; i++) {
@@ -111,12 +112,6 @@ function assertInsertable(message: NewMessage): void {
   if (message.idempotencyKey !== null && message.idempotencyKey.length > idempotencyKeyLengthMax) {
     throw new Error(`idempotency key longer than ${idempotencyKeyLengthMax}`);
   }
-}
-
-/** A list limit within [0, storeBatchSizeMax]; NaN is a programmer error. */
-function clampLimit(limit: number): number {
-  if (Number.isNaN(limit)) throw new Error('list limit is NaN');
-  return Math.max(0, Math.min(Math.floor(limit), storeBatchSizeMax));
 }
 
 /** Forward only by rank; `failed` only from accepted or sent. */
