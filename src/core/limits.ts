@@ -44,6 +44,8 @@ export const messageIdLengthMax = 64;
 /** Store queries that return lists are always bounded. */
 export const storeBatchSizeMax = 1_000;
 export const eventLogReadMax = 1_000;
+/** A webhook delivery error is kept up to this many characters (the column width). */
+export const callbackErrorLengthMax = 1_024;
 
 /** SQLite waits this long for a lock held by another process before failing with SQLITE_BUSY. */
 export const sqliteBusyTimeoutMs = 5_000;
@@ -86,3 +88,70 @@ assertLimit(
 );
 assertLimit(masterLeaseTtlMsDefault >= leaseTtlMsMin && masterLeaseTtlMsDefault <= leaseTtlMsMax, 'lease TTL within bounds');
 assertLimit(apiPortDefault !== internalPortDefault, 'public and internal API ports differ');
+
+/**
+ * The network simulator (src/sim). Every queue it keeps and every wait it makes is bounded here;
+ * `docs/upstream-protocol.md` quotes these values to clients.
+ */
+/** Open WebSocket connections (handshaking or accepted) at once; more are refused (close 4008). */
+export const simConnectionsMax = 1_024;
+/** Registered or registering accounts. */
+export const simAccountsMax = 1_000;
+/** A connection must send `hello` within this time or is closed (close 4007). */
+export const simHandshakeTimeoutMs = 5_000;
+/** Largest WebSocket frame the simulator reads. */
+export const simFrameBytesMax = 4 * 1024 * 1024;
+/** Messages in one `send` frame. */
+export const simSendBatchMessagesMax = 1_000;
+/** Event numbers in one `ack` frame. */
+export const simAckBatchEventsMax = 10_000;
+/** Events (statuses, inbound messages) in one `events` frame. */
+export const simEventsPerFrameMax = 1_000;
+/** Events transmitted on one connection and not yet acknowledged; more wait until acks arrive. */
+export const simEventsInFlightMax = 10_000;
+/** Events the network owes one account (scheduled receipts + buffered + in flight); sends beyond are `overloaded`. */
+export const simPendingEventsPerAccountMax = 1_000_000;
+/** Sends queued on one rate-limited connection before the simulator stops reading its socket. */
+export const simConnSendQueueMessagesMax = 20_000;
+/** Bytes buffered towards one slow connection before the simulator stops writing events to it. */
+export const simConnBufferedBytesMax = 8 * 1024 * 1024;
+/** Distinct message ids the checker remembers (de-duplication and loss checks); sends beyond are `overloaded`. */
+export const simMessageIdsMax = 4_000_000;
+/** Violations listed in detail by `GET /sim/report` (all are counted). */
+export const simViolationsListedMax = 100;
+/** Message ids in one page of `GET /sim/messages`, and ids in one `POST /sim/messages/missing`. */
+export const simMessagesPageMax = 10_000;
+/** An event transmitted but not acknowledged within this time is transmitted again on the same connection. */
+export const simRedeliveryMsDefault = 10_000;
+export const simRedeliveryMsMin = 10;
+export const simRedeliveryMsMax = 600_000;
+/** Receipt delays: `delivered` this long after the send is accepted, `read` this long after `delivered`. */
+export const simDeliveredDelayMsDefault = 50;
+export const simReadDelayMsDefault = 100;
+export const simReceiptDelayMsMax = 3_600_000;
+/** Simulated users' inbound traffic, per account. */
+export const simInboundRatePerSecondMax = 100_000;
+/** Inbound messages generated in one tick at most (a paused process does not wake to a flood). */
+export const simInboundPerTickMax = 1_000;
+/** Per-connection send limit; the bucket holds this many milliseconds' worth of sends (at least one). */
+export const simConnRatePerSecondMax = 1_000_000;
+export const simRateBurstMs = 100;
+/** Simulated contacts that send inbound messages at the inbound rate. */
+export const simContactsDefault = 100;
+export const simContactsMax = 100_000;
+/** Wrong registration codes accepted before the code is withdrawn (request a new one). */
+export const simVerifyAttemptsMax = 10;
+/** The simulator's scheduler wakes at least this often, whatever is due. */
+export const simTickIntervalMsMax = 1_000;
+/** `stop()` waits this long for connections to close before cutting them. */
+export const simStopTimeoutMs = 2_000;
+/** Auto-replies and inbound texts are cut to this length. */
+export const simInboundTextLengthMax = textBodyLengthMax;
+
+assertLimit(simEventsPerFrameMax <= simEventsInFlightMax, 'an events frame fits in the in-flight window');
+assertLimit(simEventsInFlightMax < simPendingEventsPerAccountMax, 'the in-flight window is part of the pending bound');
+assertLimit(simRedeliveryMsMin <= simRedeliveryMsDefault && simRedeliveryMsDefault <= simRedeliveryMsMax, 'redelivery default within bounds');
+assertLimit(simMessagesPageMax <= simMessageIdsMax, 'a page of message ids is smaller than the id bound');
+assertLimit(simContactsDefault <= simContactsMax, 'default contact population within bounds');
+/** Receipts the simulator emits in one tick at most; the rest wait for the next tick (no long pauses). */
+export const simTickReceiptsMax = 20_000;
