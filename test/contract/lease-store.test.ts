@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { LeaseState, LeaseStore } from '../../src/ports/lease-store.js';
+import type { LeaseStore } from '../../src/ports/lease-store.js';
 import { CONTRACT_TARGETS, type TargetInstance } from '../support/contract-targets.js';
 import { seededRandom, testSeed } from '../support/seeded-random.js';
 import { waitFor } from '../support/wait-for.js';
@@ -157,10 +157,9 @@ async function runLeaseRace(contenders: { leases: LeaseStore }[], name: string, 
       tenures.push(tenure);
       const holdUntil = Date.now() + 30 + Math.floor(random() * 120);
       const crash = random() < 0.5;
-      let state: LeaseState = got;
       while (Date.now() < holdUntil && Date.now() < deadline) {
         await pause(ttlMs / 3);
-        state = await leases.renew(name, me, ttlMs);
+        const state = await leases.renew(name, me, ttlMs);
         if (!state.held) throw new Error(`${me} lost lease epoch ${tenure.epoch} while renewing on time: ${JSON.stringify(state)}`);
         if (state.epoch !== tenure.epoch) throw new Error(`renewal changed the epoch ${tenure.epoch} -> ${state.epoch}`);
         renewals++;

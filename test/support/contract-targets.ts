@@ -64,7 +64,7 @@ async function createServerInstance(name: 'postgres' | 'mysql', adminUrl: string
     await sql`create database ${sql.id(dbName)}`.execute(admin.db);
   } catch (error) {
     await admin.close();
-    throw new Error(`cannot create a test database on ${admin.description} (${envNameOf(name)}): ${(error as Error).message}`);
+    throw new Error(`cannot create a test database on ${admin.description} (${envNameOf(name)}): ${(error as Error).message}`, { cause: error });
   }
   const url = new URL(adminUrl);
   url.pathname = `/${dbName}`;
