@@ -16,3 +16,26 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Polls `probe` until `accept` holds for its value; the failure message shows the last value seen. */
+export async function waitForValue<T>(
+  probe: () => T | Promise<T>,
+  accept: (value: T) => boolean,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<T> {
+  let last: T | undefined;
+  try {
+    return await waitFor(what, async () => {
+      last = await probe();
+      return accept(last) ? { value: last } : undefined;
+    }, timeoutMs, 5).then((box) => box.value);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last value: ${JSON.stringify(last)}`, { cause: error });
+  }
+}
+
+/** Polls `predicate` until it is true (or fails after `timeoutMs`). */
+export async function waitUntil(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+  await waitFor(what, predicate, timeoutMs, 5);
+}
