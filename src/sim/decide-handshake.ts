@@ -10,7 +10,7 @@
  * equal epoch replaces too: that is the same primary reconnecting).
  */
 import type { ShardCount } from '../core/limits.js';
-import { SIM_PROTOCOL, type HelloFrame, type SimCloseReason } from './sim-protocol.js';
+import { SIM_PROTOCOL, type HelloFrame, type SimCloseReason } from '../core/upstream-protocol.js';
 
 export interface HandshakeAccount {
   /** Null while the account has requested a code but not verified it. */

@@ -4,7 +4,7 @@
  * a test chooses valid and invalid recipients by their digits alone. A send to an invalid number is
  * accepted (`sent`) and then answered by a `failed` status carrying `SIM_INVALID_NUMBER_ERROR`.
  */
-import type { SimErrorObject } from './sim-protocol.js';
+import type { SimErrorObject } from '../core/upstream-protocol.js';
 
 export const SIM_INVALID_NUMBER_ERROR: SimErrorObject = Object.freeze({
   code: 1013,

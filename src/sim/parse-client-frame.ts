@@ -6,7 +6,7 @@
  */
 import { messageIdLengthMax, nodeIdLengthMax, simAckBatchEventsMax, simSendBatchMessagesMax, waIdLengthMax } from '../core/limits.js';
 import { isShardCount } from '../core/shard-hash.js';
-import type { ClientFrame, SendMessage } from './sim-protocol.js';
+import type { ClientFrame, SendMessage } from '../core/upstream-protocol.js';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly details: string };
 

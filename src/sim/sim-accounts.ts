@@ -10,7 +10,7 @@ import { shardCountMax, simAccountsMax, simVerifyAttemptsMax, waIdLengthMax, typ
 import { EventOutbox } from './event-outbox.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { SimConnection } from './sim-connection.js';
-import type { SimEvent } from './sim-protocol.js';
+import type { SimEvent } from '../core/upstream-protocol.js';
 
 export interface SimShardSlot {
   readonly shard: number;

@@ -17,7 +17,7 @@
 import { shardOf } from '../core/shard-hash.js';
 import { simMessageIdsMax, simMessagesPageMax, simViolationsListedMax, type ShardCount } from '../core/limits.js';
 import { OrderTracker } from './order-tracker.js';
-import type { SendMessage } from './sim-protocol.js';
+import type { SendMessage } from '../core/upstream-protocol.js';
 
 export type CheckerVerdict = 'sent' | 'duplicate' | 'misrouted' | 'stale_epoch' | 'overloaded';
 

@@ -7,7 +7,7 @@
  * read and counted) → `closed` (the socket is gone). A refused hello goes straight to `released`.
  */
 import type { TokenBucket } from './token-bucket.js';
-import type { HelloFrame } from './sim-protocol.js';
+import type { HelloFrame } from '../core/upstream-protocol.js';
 import type { SimAccount, SimShardSlot } from './sim-accounts.js';
 
 /** What the network needs from a transport connection. */

@@ -9,7 +9,7 @@ import { ERRORS, type ErrorSpec } from '../core/errors.js';
 import { simMessagesPageMax } from '../core/limits.js';
 import type { SimResult } from './sim-accounts.js';
 import type { SimNetwork } from './sim-network.js';
-import { SIM_PROTOCOL } from './sim-protocol.js';
+import { SIM_PROTOCOL } from '../core/upstream-protocol.js';
 
 type Body = Record<string, unknown>;
 

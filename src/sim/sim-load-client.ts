@@ -8,7 +8,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { ShardCount } from '../core/limits.js';
 import { shardOf } from '../core/shard-hash.js';
 import { SeededRandom } from './seeded-random.js';
-import type { SendResult, ServerFrame, WelcomeFrame } from './sim-protocol.js';
+import type { SendResult, ServerFrame, WelcomeFrame } from '../core/upstream-protocol.js';
 
 export interface SimLoadClientOptions {
   readonly wsUrl: string;

@@ -49,7 +49,7 @@ import {
   type SimErrorObject,
   type StatusEvent,
   type WelcomeFrame,
-} from './sim-protocol.js';
+} from '../core/upstream-protocol.js';
 
 /** A receipt waiting for its due time. */
 interface ReceiptItem {

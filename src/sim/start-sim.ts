@@ -12,7 +12,7 @@ import { simFrameBytesMax, simStopTimeoutMs } from '../core/limits.js';
 import { buildSimHttpApi } from './sim-http-api.js';
 import { SimNetwork, type SimReport } from './sim-network.js';
 import { resolveSimOptions, type ResolvedSimOptions, type SimOptions } from './sim-options.js';
-import { SIM_PROTOCOL } from './sim-protocol.js';
+import { SIM_PROTOCOL } from '../core/upstream-protocol.js';
 import { SimScheduler } from './sim-scheduler.js';
 
 export interface SimHandle {

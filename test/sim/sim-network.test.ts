@@ -6,7 +6,7 @@ import { SeededRandom } from '../../src/sim/seeded-random.js';
 import type { SimConnection } from '../../src/sim/sim-connection.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
 import { resolveSimOptions, type SimOptions } from '../../src/sim/sim-options.js';
-import { SIM_PROTOCOL, type MessageEvent, type StatusEvent } from '../../src/sim/sim-protocol.js';
+import { SIM_PROTOCOL, type MessageEvent, type StatusEvent } from '../../src/core/upstream-protocol.js';
 import { FakePeer, SEED, message, printSeedOnFailure, recipientOn } from './sim-test-support.js';
 
 const ACCOUNT = '15550001111';

@@ -6,7 +6,7 @@ import { DueQueue } from '../../src/sim/due-queue.js';
 import { EventOutbox } from '../../src/sim/event-outbox.js';
 import { isInvalidNumber } from '../../src/sim/is-invalid-number.js';
 import { parseClientFrame, parseSendMessage } from '../../src/sim/parse-client-frame.js';
-import { SIM_PROTOCOL, type HelloFrame } from '../../src/sim/sim-protocol.js';
+import { SIM_PROTOCOL, type HelloFrame } from '../../src/core/upstream-protocol.js';
 import { TokenBucket } from '../../src/sim/token-bucket.js';
 import { SeededRandom } from '../../src/sim/seeded-random.js';
 

@@ -6,7 +6,7 @@ import type { ShardCount } from '../../src/core/limits.js';
 import { SeededRandom } from '../../src/sim/seeded-random.js';
 import type { SimReport } from '../../src/sim/sim-network.js';
 import type { SimOptions } from '../../src/sim/sim-options.js';
-import { SIM_PROTOCOL, type MessageEvent, type StatusEvent } from '../../src/sim/sim-protocol.js';
+import { SIM_PROTOCOL, type MessageEvent, type StatusEvent } from '../../src/core/upstream-protocol.js';
 import { startSim, type SimHandle } from '../../src/sim/start-sim.js';
 import { SEED, TestClient, message, printSeedOnFailure, recipientOn } from './sim-test-support.js';
 import { waitForValue, waitUntil } from '../support/wait-for.js';

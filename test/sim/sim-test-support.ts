@@ -9,7 +9,7 @@ import type { ShardCount } from '../../src/core/limits.js';
 import { shardOf } from '../../src/core/shard-hash.js';
 import { SeededRandom } from '../../src/sim/seeded-random.js';
 import type { SimPeer } from '../../src/sim/sim-connection.js';
-import type { ServerFrame, SimEvent } from '../../src/sim/sim-protocol.js';
+import type { ServerFrame, SimEvent } from '../../src/core/upstream-protocol.js';
 import { waitUntil } from '../support/wait-for.js';
 
 /** The run's seed: SEED from the environment, or a random one. Call `printSeedOnFailure()` in each test. */

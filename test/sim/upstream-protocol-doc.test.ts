@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as limits from '../../src/core/limits.js';
-import { SIM_CLOSE_REASONS, SIM_PROTOCOL } from '../../src/sim/sim-protocol.js';
+import { SIM_CLOSE_REASONS, SIM_PROTOCOL } from '../../src/core/upstream-protocol.js';
 
 const doc = readFileSync(new URL('../../docs/upstream-protocol.md', import.meta.url), 'utf8');
 const apiSource = readFileSync(new URL('../../src/sim/sim-http-api.ts', import.meta.url), 'utf8');

@@ -1,12 +1,13 @@
 /**
- * The upstream wire protocol between a coreapp and the network simulator, as TypeScript types.
+ * The upstream wire protocol between a coreapp and the upstream network (the bundled simulator implements
+ * the network side), as TypeScript types shared by both sides.
  * `docs/upstream-protocol.md` is the prose version of this file; change both together.
  *
  * Transport: one WebSocket per (account, shard) at `SIM_PROTOCOL.path`; every frame is a UTF-8 JSON
  * object with a `type`. The client speaks first (`hello`); the simulator answers `welcome` or closes
  * with one of `SIM_PROTOCOL.closeCodes`.
  */
-import type { ShardCount } from '../core/limits.js';
+import type { ShardCount } from './limits.js';
 
 export const SIM_PROTOCOL = Object.freeze({
   /** Sent in `hello.protocol` and `welcome.protocol`; a different value is refused (protocol_error). */
