@@ -155,3 +155,14 @@ assertLimit(simMessagesPageMax <= simMessageIdsMax, 'a page of message ids is sm
 assertLimit(simContactsDefault <= simContactsMax, 'default contact population within bounds');
 /** Receipts the simulator emits in one tick at most; the rest wait for the next tick (no long pauses). */
 export const simTickReceiptsMax = 20_000;
+
+/** Application settings (`/v1/settings/application`) bounds. */
+export const callbackBackoffDelayMsDefault = 3_000;
+export const callbackBackoffDelayMsMin = 1;
+export const maxCallbackBackoffDelayMsDefault = 900_000;
+export const maxCallbackBackoffDelayMsMax = 86_400_000;
+export const webhookConcurrentRequestsAllowed = [6, 12, 18, 24] as const;
+export const webhookConcurrentRequestsDefault = 6;
+export const webhookUrlLengthMax = 2_048;
+export const webhookSecretLengthMin = 16;
+export const webhookSecretLengthMax = 256;
