@@ -6,8 +6,8 @@ import { Command } from 'commander';
 import { registerDbCommand } from './commands/db.js';
 import { registerPendingCommands } from './commands/pending.js';
 import { registerSimCommand } from './commands/sim.js';
-
-export const VERSION = '0.1.0';
+import { registerStartCommand } from './commands/start.js';
+import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('shardgate')
@@ -16,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
   registerPendingCommands(program);
+  registerStartCommand(program);
   registerSimCommand(program);
   registerDbCommand(program);
   sortCommands(program);

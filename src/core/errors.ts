@@ -48,6 +48,8 @@ export const ERRORS = Object.freeze({
   PASSWORD_CHANGE_REQUIRED: spec('SG_ERR_PASSWORD_CHANGE_REQUIRED', 1024, 'Password Change Required', 401, false, 'The user must change the initial password before using the API.'),
   INVALID_REQUEST: spec('SG_ERR_INVALID_REQUEST', 1025, 'Invalid Request', 400, false, 'The request is malformed (bad JSON, wrong content type).'),
   UNAUTHORIZED: spec('SG_ERR_UNAUTHORIZED', 1005, 'Access denied', 401, false, 'Missing, expired or revoked credentials.'),
+  USER_EXISTS: spec('SG_ERR_USER_EXISTS', 1014, 'Internal error', 409, false, 'POST /v1/users names an existing user (On-Prem answered 500 with this code and title; the request is not retryable, so we answer 409).'),
+  BODY_TOO_LARGE: spec('SG_ERR_BODY_TOO_LARGE', 1025, 'Invalid Request', 413, false, 'The request body is larger than the configured body limit.'),
 } as const);
 
 export type ErrorName = keyof typeof ERRORS;

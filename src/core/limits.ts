@@ -166,3 +166,137 @@ export const webhookConcurrentRequestsDefault = 6;
 export const webhookUrlLengthMax = 2_048;
 export const webhookSecretLengthMin = 16;
 export const webhookSecretLengthMax = 256;
+
+/**
+ * The coreapp's shard worker (src/roles/coreapp/shard-worker.ts): what it holds in memory for one
+ * shard, and how long it waits. Accepted messages stay in the database; these bound only the part
+ * read ahead.
+ */
+/** Accepted messages read from the database and held in memory (queued per recipient or in flight). */
+export const coreappBufferedMessagesMax = 10_000;
+/** Messages sent upstream and not yet acknowledged, at most (one per recipient at a time). */
+export const coreappSendWindowMessagesMax = 5_000;
+/** Events (statuses, inbound messages) received and not yet processed; more are left to redelivery. */
+export const coreappEventsQueuedMax = 20_000;
+/** Events made durable between two `ack` frames. */
+export const coreappEventsPerBatchMax = 1_000;
+/** The worker reads the database for new messages at least this often when not notified. */
+export const coreappPollIntervalMsDefault = 500;
+/** Every so often the worker reads the shard's accepted messages from the start (stragglers of concurrent inserts). */
+export const coreappRescanIntervalMs = 5_000;
+/** Reconnection delay after the upstream session ended for a transient reason: doubles from min to max. */
+export const coreappReconnectDelayMsMin = 100;
+export const coreappReconnectDelayMsMax = 5_000;
+/** Delay before a message answered `overloaded` is sent again: doubles from min to max. */
+export const coreappSendRetryDelayMsMin = 100;
+export const coreappSendRetryDelayMsMax = 10_000;
+/** Delay before a store operation that failed is tried again. */
+export const coreappStoreRetryDelayMs = 500;
+/** `stop()` waits at most this long for the acks of in-flight sends. */
+export const coreappStopDrainMs = 5_000;
+/** A loop turn this much later than expected (an event-loop pause) re-checks ownership before sending. */
+export const coreappPauseRecheckMs = 1_000;
+
+/** The upstream adapters (src/adapters/upstream). */
+/** Time allowed to open the WebSocket and receive `welcome`. */
+export const upstreamConnectTimeoutMs = 10_000;
+/** `close()` waits this long for the closing handshake before cutting the socket. */
+export const upstreamCloseTimeoutMs = 2_000;
+/** Messages sent on one session and not yet acknowledged; a send beyond is refused at once. */
+export const upstreamPendingSendMessagesMax = 20_000;
+/** Largest frame the client reads (events frames carry up to 1000 inbound texts). */
+export const upstreamFrameBytesReadMax = 64 * 1024 * 1024;
+/** Time allowed for one HTTP call to the network (registration, contacts). */
+export const upstreamHttpTimeoutMs = 10_000;
+/** Inputs in one contacts check (On-Prem's `POST /v1/contacts`), also the simulator's bound. */
+export const simContactsCheckMax = 1_000;
+
+/** The webhook dispatcher (src/roles/coreapp/webhook-dispatcher.ts). */
+/** One webhook POST may take this long (connect, headers and body) before it counts as failed. */
+export const webhookRequestTimeoutMsDefault = 10_000;
+/** The dispatcher looks for due callbacks at least this often when not notified. */
+export const webhookPollIntervalMsDefault = 250;
+/** `stop()` waits this long for in-flight webhook requests, then aborts them (they stay pending). */
+export const webhookStopDrainMs = 5_000;
+/** Due callbacks (one per contact) read from the queue per shard in one query. */
+export const webhookHeadsReadMax = 1_000;
+
+assertLimit(coreappSendWindowMessagesMax <= coreappBufferedMessagesMax, 'the send window is part of the read-ahead buffer');
+assertLimit(coreappSendWindowMessagesMax <= upstreamPendingSendMessagesMax, 'the send window fits in the session bound');
+assertLimit(coreappEventsPerBatchMax <= coreappEventsQueuedMax, 'an events batch fits in the events queue');
+assertLimit(coreappEventsQueuedMax >= simEventsInFlightMax, 'the events queue holds a full window of the network');
+assertLimit(coreappReconnectDelayMsMin <= coreappReconnectDelayMsMax && coreappSendRetryDelayMsMin <= coreappSendRetryDelayMsMax, 'retry delays min ≤ max');
+
+/**
+ * The public REST API (src/roles/webapp). Every map it keeps in memory (login failures, rate-limit
+ * buckets) and every wait (password hashing) is bounded here.
+ */
+/** Request bodies larger than this are refused with 413 (the CLI may lower it). */
+export const apiBodyBytesDefault = 1_048_576;
+export const apiBodyBytesMin = 4_096;
+export const apiBodyBytesMax = 16 * 1_048_576;
+/** Bearer tokens live this long after login (On-Prem: 7 days). */
+export const apiTokenTtlMsDefault = 7 * 24 * 3_600_000;
+export const apiTokenTtlMsMin = 60_000;
+export const apiTokenTtlMsMax = 365 * 24 * 3_600_000;
+/** Random bytes in a bearer token (base64url: 43 characters). */
+export const apiTokenBytes = 32;
+/** Accepted-but-unsent messages beyond which `POST /v1/messages` answers 503 / 1016. */
+export const pendingMessagesMaxDefault = 100_000;
+export const pendingMessagesMaxMax = 100_000_000;
+/** The pending-message count is read from the database at most once per this many milliseconds. */
+export const pendingCountCacheMs = 250;
+/** `Retry-After` (seconds) sent with 503 / 1016 when the backlog is full. */
+export const overloadedRetryAfterSeconds = 1;
+/** Optional per-user request rate; the bucket holds one second's worth (at least one request). */
+export const requestsPerSecondPerUserMax = 100_000;
+/** Users whose rate-limit bucket is remembered; the least recently seen is forgotten beyond. */
+export const rateLimitUsersMax = 10_000;
+/** Usernames and passwords (On-Prem policy: passwords 8–64 with digit, upper, lower and special). */
+export const usernameLengthMin = 4;
+export const usernameLengthMax = 32;
+export const passwordLengthMin = 8;
+export const passwordLengthMax = 64;
+/** Length of the admin password generated on first start. */
+export const generatedPasswordLength = 20;
+/** Failed logins per (user, address) within the window before further attempts get 429 / 1015. */
+export const loginFailuresMax = 5;
+export const loginFailureWindowMs = 60_000;
+/** (user, address) pairs whose failures are remembered; the oldest is forgotten beyond. */
+export const loginThrottleEntriesMax = 10_000;
+/** scrypt work factor for new password hashes (N, r, p) and the largest N accepted from a stored hash. */
+export const passwordScryptCost = 16_384;
+export const passwordScryptBlockSize = 8;
+export const passwordScryptParallelization = 1;
+export const passwordScryptCostMax = 1_048_576;
+export const passwordScryptBlockSizeMax = 32;
+export const passwordScryptParallelizationMax = 16;
+/** Password hashes computed at once, and logins waiting for one; more get 429 / 1015. */
+export const passwordHashConcurrentMax = 4;
+export const passwordHashWaitingMax = 256;
+/** `POST /v1/contacts`: numbers per request (On-Prem) and characters per number as typed. */
+export const contactsPerRequestMax = 1_000;
+export const contactInputLengthMax = 64;
+/** Registration fields of `POST /v1/account`. */
+export const countryCodeLengthMax = 3;
+export const phoneNumberLengthMax = 17;
+export const registrationCodeLengthMax = 16;
+export const registrationPinLengthMax = 16;
+export const registrationCertLengthMax = 16_384;
+/** Random bytes in a message id after its prefix (base64url, 24 characters). */
+export const messageIdRandomBytes = 18;
+
+assertLimit(apiBodyBytesMin <= apiBodyBytesDefault && apiBodyBytesDefault <= apiBodyBytesMax, 'API body limit default within bounds');
+assertLimit(apiTokenTtlMsMin <= apiTokenTtlMsDefault && apiTokenTtlMsDefault <= apiTokenTtlMsMax, 'token TTL default within bounds');
+assertLimit(pendingMessagesMaxDefault <= pendingMessagesMaxMax, 'pending-message bound default within bounds');
+assertLimit(passwordLengthMin <= generatedPasswordLength && generatedPasswordLength <= passwordLengthMax, 'generated passwords satisfy the policy length');
+assertLimit(passwordScryptCost <= passwordScryptCostMax && passwordScryptBlockSize <= passwordScryptBlockSizeMax, 'scrypt defaults within the accepted bounds');
+assertLimit(4 + Math.ceil((messageIdRandomBytes * 4) / 3) <= messageIdLengthMax, 'a generated message id fits the id column');
+assertLimit(contactsPerRequestMax <= simContactsCheckMax, 'a POST /v1/contacts request fits one network check');
+assertLimit(countryCodeLengthMax + phoneNumberLengthMax <= waIdLengthMax, 'country code and phone number fit a wa_id');
+assertLimit(webhookHeadsReadMax <= storeBatchSizeMax, 'a read of due callbacks is one store batch');
+
+/** Group commit: accepted messages (or upstream events) written in one transaction at most. */
+export const groupCommitBatchMax = 256;
+/** Messages waiting for a group commit at most; beyond, new sends get 503 / 1016. */
+export const groupCommitQueueMax = 10_000;

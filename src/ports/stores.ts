@@ -12,6 +12,13 @@ import type { SettingsStore } from './settings-store.js';
 import type { ShardMapStore } from './shard-map-store.js';
 import type { UserStore } from './user-store.js';
 
+/** The stores of the message pipeline, as seen inside one transaction. */
+export interface PipelineStores {
+  readonly messages: MessageStore;
+  readonly inbound: InboundStore;
+  readonly callbacks: CallbackStore;
+}
+
 export interface Stores {
   readonly leases: LeaseStore;
   readonly nodes: NodeStore;
@@ -22,6 +29,13 @@ export interface Stores {
   readonly settings: SettingsStore;
   readonly users: UserStore;
   readonly events: EventLogStore;
+  /**
+   * Runs `work` with the pipeline stores bound to one transaction: its writes commit together — one
+   * durable commit for many messages or events (group commit) — or not at all if it throws.
+   * `work` must not call other stores or start transactions of its own. (The in-memory twin applies
+   * writes at once and cannot roll them back.)
+   */
+  inTransaction<T>(work: (tx: PipelineStores) => Promise<T>): Promise<T>;
   /** The store's clock (the database clock for SQL stores). */
   nowMs(): Promise<number>;
   close(): Promise<void>;

@@ -6,7 +6,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { ERRORS, type ErrorSpec } from '../core/errors.js';
-import { simMessagesPageMax } from '../core/limits.js';
+import { simContactsCheckMax, simMessagesPageMax } from '../core/limits.js';
+import { checkContacts } from './check-contacts.js';
 import type { SimResult } from './sim-accounts.js';
 import type { SimNetwork } from './sim-network.js';
 import { SIM_PROTOCOL } from '../core/upstream-protocol.js';
@@ -50,6 +51,13 @@ export function buildSimHttpApi(network: SimNetwork, now: () => number): Fastify
   app.post('/sim/inbound', async (request, reply) => {
     const { from, text, to } = bodyOf(request.body);
     return answer(reply, network.injectInbound(from, text, to, now()), 202, (inbound) => ({ inbound }));
+  });
+  app.post('/sim/contacts', async (request, reply) => {
+    const { contacts } = bodyOf(request.body);
+    if (!Array.isArray(contacts) || contacts.length === 0 || contacts.length > simContactsCheckMax || !contacts.every((c) => typeof c === 'string')) {
+      return sendError(reply, ERRORS.PARAMETER_INVALID, `contacts must be an array of 1-${simContactsCheckMax} strings`);
+    }
+    return { contacts: checkContacts(contacts as string[], network.options.invalidSuffix) };
   });
   app.get('/sim/info', async () => ({
     simulator: 'shardgate-sim',

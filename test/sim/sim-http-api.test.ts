@@ -2,7 +2,7 @@
 // checker endpoints, and On-Prem error bodies. No sockets.
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simMessagesPageMax, simVerifyAttemptsMax } from '../../src/core/limits.js';
+import { simContactsCheckMax, simMessagesPageMax, simVerifyAttemptsMax } from '../../src/core/limits.js';
 import { SeededRandom } from '../../src/sim/seeded-random.js';
 import { buildSimHttpApi } from '../../src/sim/sim-http-api.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
@@ -100,6 +100,27 @@ describe('sim HTTP API', () => {
     expect(missing.json()).toEqual({ checked: 2, missing: ['lost'] });
     expect((await app.inject({ method: 'POST', url: '/sim/reset' })).json()).toEqual({ reset: true });
     expect((await app.inject({ method: 'GET', url: '/sim/report' })).json()).toMatchObject({ ok: true, messages_unique: 0, max_connections_per_shard: 1 });
+  });
+
+  it('checks contacts: normalised digits are valid unless the invalid-number rule rejects them', async () => {
+    const inputs = ['+1 (631) 555-1234', '16315550000', 'abc', '', '123456789012345678901', '7'];
+    const checked = await app.inject({ method: 'POST', url: '/sim/contacts', payload: { contacts: inputs } });
+    expect(checked.statusCode).toBe(200);
+    expect(checked.json()).toEqual({
+      contacts: [
+        { input: '+1 (631) 555-1234', status: 'valid', wa_id: '16315551234' },
+        { input: '16315550000', status: 'invalid' },
+        { input: 'abc', status: 'invalid' },
+        { input: '', status: 'invalid' },
+        { input: '123456789012345678901', status: 'invalid' },
+        { input: '7', status: 'valid', wa_id: '7' },
+      ],
+    });
+    for (const payload of [{}, { contacts: [] }, { contacts: [1] }, { contacts: Array.from({ length: simContactsCheckMax + 1 }, () => '1') }]) {
+      const bad = await app.inject({ method: 'POST', url: '/sim/contacts', payload });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json<{ errors: { code: number }[] }>().errors[0]?.code).toBe(1009);
+    }
   });
 
   it('describes itself', async () => {

@@ -1,6 +1,6 @@
 /** Builds every SQL store over one open Database (which it closes on `close()`). */
 import type { Stores } from '../../ports/stores.js';
-import type { Database } from './database.js';
+import { Database } from './database.js';
 import { KyselyCallbackStore } from './kysely-callback-store.js';
 import { KyselyEventLogStore } from './kysely-event-log-store.js';
 import { KyselyInboundStore } from './kysely-inbound-store.js';
@@ -22,6 +22,11 @@ export function createKyselyStores(database: Database): Stores {
     settings: new KyselySettingsStore(database),
     users: new KyselyUserStore(database),
     events: new KyselyEventLogStore(database),
+    inTransaction: (work) =>
+      database.db.transaction().execute((trx) => {
+        const bound = new Database(trx, database.dialect, database.description);
+        return work({ messages: new KyselyMessageStore(bound), inbound: new KyselyInboundStore(bound), callbacks: new KyselyCallbackStore(bound) });
+      }),
     nowMs: () => database.nowMs(),
     close: () => database.close(),
   };

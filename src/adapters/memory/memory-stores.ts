@@ -13,13 +13,14 @@ import { MemoryUserStore } from './memory-user-store.js';
 
 export function createMemoryStores(clock: Clock): Stores {
   const shardMap = new MemoryShardMapStore();
+  const pipeline = { messages: new MemoryMessageStore(shardMap), inbound: new MemoryInboundStore(), callbacks: new MemoryCallbackStore() };
   return {
     leases: new MemoryLeaseStore(clock),
     nodes: new MemoryNodeStore(clock),
     shardMap,
-    messages: new MemoryMessageStore(shardMap),
-    inbound: new MemoryInboundStore(),
-    callbacks: new MemoryCallbackStore(),
+    ...pipeline,
+    // Memory writes are immediate; there is nothing to commit or roll back.
+    inTransaction: (work) => work(pipeline),
     settings: new MemorySettingsStore(),
     users: new MemoryUserStore(),
     events: new MemoryEventLogStore(),

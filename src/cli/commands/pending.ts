@@ -13,13 +13,6 @@ function notAvailable(name: string): () => never {
 }
 
 export function registerPendingCommands(program: Command): void {
-  addConfigOptions(
-    program
-      .command('start')
-      .description('run the whole gateway in one process (webapp + coreapp + master) on embedded defaults'),
-    ['databaseUrl', 'dataDir', 'host', 'apiPort', 'logLevel', 'upstream'],
-  ).action(notAvailable('start'));
-
   const cluster = program.command('cluster').description('run a local multi-process cluster (masters, coreapps, webapp, simulator)');
   addConfigOptions(
     cluster

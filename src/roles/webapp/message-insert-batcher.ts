@@ -1,0 +1,56 @@
+/**
+ * Group commit for accepted messages. Every `POST /v1/messages` must be durable before its 201; one
+ * transaction per message would cost one disk flush each. Instead, requests queue here and are
+ * written together: while one transaction commits, the next requests gather, and the next flush
+ * writes all of them in one transaction. Each caller's promise settles only after its own batch has
+ * committed, so nothing is acknowledged before it is durable.
+ */
+import { groupCommitBatchMax, groupCommitQueueMax } from '../../core/limits.js';
+import type { NewMessage, StoredMessage } from '../../ports/message-store.js';
+import type { Stores } from '../../ports/stores.js';
+
+interface Waiting {
+  readonly message: NewMessage;
+  resolve(result: { message: StoredMessage; created: boolean }): void;
+  reject(error: unknown): void;
+}
+
+export class QueueFullError extends Error {}
+
+export class MessageInsertBatcher {
+  readonly #stores: Stores;
+  readonly #queue: Waiting[] = [];
+  #flushing = false;
+
+  constructor(stores: Stores) {
+    this.#stores = stores;
+  }
+
+  /** Inserts the message in the next group commit; throws QueueFullError when the queue is at its bound. */
+  insert(message: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
+    if (this.#queue.length >= groupCommitQueueMax) return Promise.reject(new QueueFullError(`${this.#queue.length} messages wait for the disk`));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ message, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, groupCommitBatchMax);
+      try {
+        const results = await this.#stores.inTransaction(async (tx) => {
+          const out: { message: StoredMessage; created: boolean }[] = [];
+          for (const waiting of batch) out.push(await tx.messages.insert(waiting.message));
+          return out;
+        });
+        batch.forEach((waiting, i) => waiting.resolve(results[i] as { message: StoredMessage; created: boolean }));
+      } catch (error) {
+        // The whole batch rolled back: every caller gets the error (a retry with its key is safe).
+        for (const waiting of batch) waiting.reject(error);
+      }
+    }
+    this.#flushing = false;
+  }
+}
