@@ -49,6 +49,8 @@ export const callbackErrorLengthMax = 1_024;
 
 /** SQLite waits this long for a lock held by another process before failing with SQLITE_BUSY. */
 export const sqliteBusyTimeoutMs = 5_000;
+/** Prepared SQLite statements kept for reuse per connection. */
+export const sqliteStatementCacheMax = 500;
 /** Migrations retry this many times when another process holds the database (SQLite). */
 export const migrationAttemptsMax = 20;
 

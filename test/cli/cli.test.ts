@@ -46,7 +46,7 @@ describe('shardgate CLI', () => {
     expect(first.stdout).toMatch(/applied 0001-initial/);
     const second = shardgate(['db', 'migrate'], { SHARDGATE_DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/schema is current \(1 migrations\), nothing to do/);
+    expect(second.stdout).toMatch(/schema is current \(2 migrations\), nothing to do/);
     const status = shardgate(['db', 'status', '--database-url', url]);
     expect(status.stdout).toMatch(/^0001-initial {2}applied \d{4}-/m);
   });
@@ -57,6 +57,18 @@ describe('shardgate CLI', () => {
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/^shardgate: invalid SHARDGATE_DATABASE_URL=oracle:\/\/db\/x: unknown scheme \(allowed: sqlite:<path> \| postgres:/);
+  });
+
+  it.each([
+    [['start', '--tls-cert', '/nonexistent/cert.pem'], /both --tls-cert and --tls-key, or neither/],
+    [['start', '--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'], /invalid --tls-cert=\/nonexistent\/cert.pem: ENOENT/],
+    [['start', '--upstream', 'cloud'], /--upstream=cloud: the Cloud API upstream is not available/],
+    [['start', '--upstream-url', 'ftp://x'], /invalid --upstream-url=ftp:\/\/x/],
+  ])('start refuses bad settings with one line, exit 2 (%j)', (args, message) => {
+    const { code, stderr } = shardgate(args as string[], { SHARDGATE_DATABASE_URL: `sqlite:${join(temp, 'start.db')}` });
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
   });
 
   it('an unreachable database is one clear line and exit 1, not a stack trace', () => {

@@ -8,10 +8,12 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResult 
 import { migrationAttemptsMax } from '../../core/limits.js';
 import type { Database } from './database.js';
 import * as m0001 from './migrations/0001-initial.js';
+import * as m0002 from './migrations/0002-callback-order-index.js';
 
 function provider(database: Database): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-initial': { up: (db) => m0001.up(db, database.dialect), down: (db) => m0001.down(db) },
+    '0002-callback-order-index': { up: (db) => m0002.up(db), down: (db) => m0002.down(db) },
   };
   return { getMigrations: async () => migrations };
 }
