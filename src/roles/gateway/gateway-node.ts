@@ -187,7 +187,7 @@ export class GatewayNode {
         fence: { generation: assigned.generation, shard: assigned.shard, shards: map.generation.shards, epoch: assigned.epoch },
         nodeId,
         settings: () => this.#settings.application(),
-        logger: this.#o.logger.child({ component: 'coreapp', shard: assigned.shard }),
+        logger: this.#o.logger.child({ component: 'coreapp' }),
         onCallbacks: () => this.#dispatcher.notify(),
       });
       const entry: OwnedShard = { worker, epoch: assigned.epoch, generation: assigned.generation, lost: false };
