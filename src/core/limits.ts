@@ -302,3 +302,5 @@ assertLimit(webhookHeadsReadMax <= storeBatchSizeMax, 'a read of due callbacks i
 export const groupCommitBatchMax = 256;
 /** Messages waiting for a group commit at most; beyond, new sends get 503 / 1016. */
 export const groupCommitQueueMax = 10_000;
+/** A webapp routes sends on an account and shard map read at most this long ago. */
+export const routingCacheMs = 250;

@@ -28,6 +28,7 @@ import { typeboxValidatorCompiler } from './typebox-validator.js';
 import { UserRateLimiter } from './user-rate-limiter.js';
 import type { ApiApp, WebappContext } from './webapp-context.js';
 import { MessageInsertBatcher } from './message-insert-batcher.js';
+import { RoutingCache } from './routing-cache.js';
 import { assertWebappOptions, type WebappDeps } from './webapp-deps.js';
 
 /** Builds the REST API over `deps`; the caller owns `listen` and `close`. */
@@ -53,6 +54,7 @@ export async function buildWebapp(deps: WebappDeps): Promise<FastifyInstance> {
     loginThrottle: new LoginThrottle(),
     hashGate: new HashGate(),
     inserts: new MessageInsertBatcher(deps.stores),
+    routing: new RoutingCache(deps.stores, deps.clock),
   };
 
   installJsonParser(app);

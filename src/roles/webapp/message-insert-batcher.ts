@@ -37,6 +37,8 @@ export class MessageInsertBatcher {
 
   async #flush(): Promise<void> {
     this.#flushing = true;
+    // Let requests already read from their sockets in this turn of the event loop join the batch.
+    await new Promise((resolve) => setImmediate(resolve));
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, groupCommitBatchMax);
       try {

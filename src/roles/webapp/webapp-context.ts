@@ -4,6 +4,7 @@
  * by `buildWebapp`; nothing here is module-global, so many webapps can live in one process.
  */
 import type { MessageInsertBatcher } from './message-insert-batcher.js';
+import type { RoutingCache } from './routing-cache.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -38,6 +39,8 @@ export interface WebappContext {
   readonly hashGate: HashGate;
   /** Group commit of accepted messages. */
   readonly inserts: MessageInsertBatcher;
+  /** The account and shard map sends are routed by. */
+  readonly routing: RoutingCache;
 }
 
 /** The authenticated caller of a route declared with `auth: 'user'` or `'admin'`. */

@@ -47,6 +47,7 @@ export function registerAccountRoutes(app: ApiApp, ctx: WebappContext): void {
       }
       const pending: AccountRecord = { state: 'pending', wa_id: waId, cc, phone_number: phoneNumber, requested_at_ms: clock.nowMs() };
       await stores.settings.set({ [ACCOUNT_SETTINGS_KEY]: pending }, clock.nowMs());
+      ctx.routing.invalidate();
       return reply.code(202).send(answer);
     },
   );
@@ -74,6 +75,7 @@ export function registerAccountRoutes(app: ApiApp, ctx: WebappContext): void {
         registered_at_ms: nowMs,
       };
       await stores.settings.set({ [ACCOUNT_SETTINGS_KEY]: registered }, nowMs);
+      ctx.routing.invalidate();
       return reply.code(201).send({ meta: ctx.meta });
     },
   );

@@ -15,7 +15,6 @@ import { newMessageId } from '../api-tokens.js';
 import { ErrorResponse, IdempotencyHeaders, MarkReadBody, MessageIdParams, MetaOnlyResponse, SendMessageBody, SendMessageResponse } from '../api-schemas.js';
 import { quoted } from '../validation-errors.js';
 import { callerOf, type ApiApp, type WebappContext } from '../webapp-context.js';
-import { readAccount } from './account-routes.js';
 
 const bearer = [{ bearer: [] }];
 
@@ -57,7 +56,7 @@ export function registerMessageRoutes(app: ApiApp, ctx: WebappContext): void {
       const { to, text, preview_url: previewUrl } = request.body;
       const waId = normaliseWaId(to);
       if (waId === null) throw new ApiError('PARAMETER_INVALID', `to ${quote(to)} is not a phone number or wa_id (digits, optionally with +, spaces, -, ( ) or .)`);
-      const [account, map] = await Promise.all([readAccount(stores), stores.shardMap.current()]);
+      const { account, map } = await ctx.routing.get();
       if (account?.state !== 'registered') {
         throw new ApiError('SERVICE_NOT_READY', 'no account is registered: register the account first (POST /v1/account, then POST /v1/account/verify)');
       }

@@ -1,0 +1,42 @@
+/**
+ * What every send needs to route a message — the registered account and the current shard map —
+ * read once per `routingCacheMs` instead of on every request (four queries a message otherwise).
+ * Only a usable answer (a registered account and a shard map) is kept: "not registered yet" is
+ * re-read every time, so a registration shows at once. A shard-count change is fenced by generation
+ * downstream, so routing on a map at most `routingCacheMs` old never loses a message.
+ */
+import { accountFromStored, ACCOUNT_SETTINGS_KEY, type AccountRecord } from '../../core/account.js';
+import { routingCacheMs } from '../../core/limits.js';
+import type { Clock } from '../../ports/clock.js';
+import type { ShardMap } from '../../ports/shard-map-store.js';
+import type { Stores } from '../../ports/stores.js';
+
+export interface Routing {
+  readonly account: AccountRecord | null;
+  readonly map: ShardMap | null;
+}
+
+export class RoutingCache {
+  readonly #stores: Stores;
+  readonly #clock: Clock;
+  #cached: { readonly routing: Routing; readonly atMs: number } | null = null;
+
+  constructor(stores: Stores, clock: Clock) {
+    this.#stores = stores;
+    this.#clock = clock;
+  }
+
+  async get(): Promise<Routing> {
+    const now = this.#clock.nowMs();
+    if (this.#cached !== null && now - this.#cached.atMs < routingCacheMs) return this.#cached.routing;
+    const [stored, map] = await Promise.all([this.#stores.settings.get(ACCOUNT_SETTINGS_KEY), this.#stores.shardMap.current()]);
+    const routing = { account: accountFromStored(stored), map };
+    this.#cached = routing.account?.state === 'registered' && map !== null ? { routing, atMs: now } : null;
+    return routing;
+  }
+
+  /** Forget the cached answer (this webapp just changed the account). */
+  invalidate(): void {
+    this.#cached = null;
+  }
+}
