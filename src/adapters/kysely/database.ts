@@ -71,7 +71,7 @@ export function openDatabase(location: DatabaseLocation, options: DatabaseOption
       connection.pragma('synchronous = FULL');
       connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
       connection.pragma('foreign_keys = ON');
-      cachePreparedStatements(connection);
+      prepareStatements(connection);
       const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: connection }) });
       return new Database(db, 'sqlite', `sqlite:${location.path}`);
     }
@@ -94,11 +94,17 @@ export function openDatabase(location: DatabaseLocation, options: DatabaseOption
  * Kysely prepares every query anew; compiling SQL was a seventh of the gateway's CPU under load. The
  * same SQL text always compiles to the same statement, so keep the most recent ones (bounded, oldest
  * evicted first). Statements are only run to completion, never iterated, so sharing one is safe.
+ *
+ * Kysely opens transactions with a deferred `begin`. When several processes share the file, a
+ * deferred transaction that reads before it writes fails at once with SQLITE_BUSY_SNAPSHOT if another
+ * process committed in between; `begin immediate` takes the write lock first and waits for it (busy
+ * timeout) instead. Every transaction here writes, so nothing is serialised that need not be.
  */
-function cachePreparedStatements(connection: SqliteDatabase.Database): void {
+function prepareStatements(connection: SqliteDatabase.Database): void {
   const prepare = connection.prepare.bind(connection);
   const cache = new Map<string, SqliteDatabase.Statement>();
-  connection.prepare = ((source: string) => {
+  connection.prepare = ((requested: string) => {
+    const source = requested === 'begin' ? 'begin immediate' : requested;
     let statement = cache.get(source);
     if (statement === undefined) {
       statement = prepare(source);
