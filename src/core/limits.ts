@@ -304,3 +304,5 @@ export const groupCommitBatchMax = 256;
 export const groupCommitQueueMax = 10_000;
 /** A webapp routes sends on an account and shard map read at most this long ago. */
 export const routingCacheMs = 250;
+/** How often the primary master deletes expired and revoked API tokens. */
+export const tokenCleanupIntervalMs = 60_000;

@@ -38,4 +38,6 @@ export interface UserStore {
   revokeToken(tokenHash: string): Promise<boolean>;
   /** Revokes every token of the user; returns how many were live. */
   revokeTokensOf(username: string): Promise<number>;
+  /** Forgets tokens that can never be used again (expired at `nowMs`, or revoked); returns how many. */
+  deleteDeadTokens(nowMs: number): Promise<number>;
 }

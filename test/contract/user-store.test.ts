@@ -147,6 +147,20 @@ for (const target of CONTRACT_TARGETS) {
       expect(await other.getUser(name)).toBeNull();
       expect((await other.listUsers()).some((u) => u.username === name)).toBe(false);
     });
+
+    // Last: it removes the revoked and expired tokens other tests left behind.
+    it('deleteDeadTokens forgets expired and revoked tokens, keeps live ones', async () => {
+      const name = freshName('gc');
+      const [live, revoked] = await userWithTokens(name, 2);
+      const expired = freshHash();
+      await users.createToken({ ...token(expired, name), expiresAtMs: CREATED_MS + 5 });
+      expect(await users.revokeToken(revoked as string)).toBe(true);
+      expect(await users.deleteDeadTokens(CREATED_MS + 5)).toBeGreaterThanOrEqual(2);
+      expect(await users.findToken(revoked as string)).toBeNull();
+      expect(await users.findToken(expired)).toBeNull();
+      expect(await users.findToken(live as string)).toMatchObject({ username: name, revoked: false });
+      expect(await users.deleteDeadTokens(CREATED_MS + 5)).toBe(0);
+    });
   });
 }
 

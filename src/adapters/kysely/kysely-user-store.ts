@@ -123,6 +123,14 @@ export class KyselyUserStore implements UserStore {
     return Number(result.numUpdatedRows);
   }
 
+  async deleteDeadTokens(nowMs: number): Promise<number> {
+    const result = await this.#db
+      .deleteFrom('tokens')
+      .where((eb) => eb.or([eb('expires_at_ms', '<=', nowMs), eb('revoked', '=', 1)]))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   get #db(): Db {
     return this.#database.db;
   }

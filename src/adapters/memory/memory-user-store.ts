@@ -82,4 +82,15 @@ export class MemoryUserStore implements UserStore {
     for (const token of live) this.#tokens.set(token.tokenHash, Object.freeze({ ...token, revoked: true }));
     return live.length;
   }
+
+  async deleteDeadTokens(nowMs: number): Promise<number> {
+    let deleted = 0;
+    for (const [hash, token] of this.#tokens) {
+      if (token.revoked || token.expiresAtMs <= nowMs) {
+        this.#tokens.delete(hash);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
 }

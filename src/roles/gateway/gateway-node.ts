@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { masterLeaseTtlMsDefault } from '../../core/limits.js';
+import { masterLeaseTtlMsDefault, tokenCleanupIntervalMs } from '../../core/limits.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Stores } from '../../ports/stores.js';
 import type { UpstreamAccounts, UpstreamClient } from '../../ports/upstream-client.js';
@@ -63,6 +63,7 @@ export class GatewayNode {
   #stopping = false;
   #failuresInARow = 0;
   #nextAttemptAtMs = 0;
+  #nextTokenCleanupAtMs = 0;
 
   constructor(options: GatewayNodeOptions) {
     this.#o = options;
@@ -147,6 +148,7 @@ export class GatewayNode {
     const lease = await stores.leases.acquire(MASTER_LEASE, nodeId, ttlMs);
     await stores.nodes.touch(nodeId, { status: this.gatewayStatus() });
     if (!lease.held || this.#stopping) return;
+    await this.#cleanUpTokens();
     const account = this.#settings.account();
     // The shard map exists from the first moment, so messages accepted before the account's first
     // connection simply wait in the database for their shard.
@@ -164,6 +166,15 @@ export class GatewayNode {
       this.#nextAttemptAtMs = this.#o.clock.nowMs() + Math.min(250 * 2 ** this.#failuresInARow, 5_000);
       this.#o.logger.warn({ err: error }, 'could not take ownership of the shards; retrying');
     }
+  }
+
+  /** The token table would otherwise grow by one row per login forever. */
+  async #cleanUpTokens(): Promise<void> {
+    const now = this.#o.clock.nowMs();
+    if (now < this.#nextTokenCleanupAtMs) return;
+    this.#nextTokenCleanupAtMs = now + tokenCleanupIntervalMs;
+    const deleted = await this.#o.stores.users.deleteDeadTokens(now);
+    if (deleted > 0) this.#o.logger.info({ deleted }, 'deleted expired and revoked API tokens');
   }
 
   /** Every shard of the current generation gets a live ShardWorker of this node under a fresh epoch. */
