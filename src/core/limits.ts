@@ -306,3 +306,7 @@ export const groupCommitQueueMax = 10_000;
 export const routingCacheMs = 250;
 /** How often the primary master deletes expired and revoked API tokens. */
 export const tokenCleanupIntervalMs = 60_000;
+/** A webapp trusts a verified bearer token this long before checking the store again. */
+export const authCacheMs = 1_000;
+/** Verified tokens a webapp remembers at most (oldest forgotten first). */
+export const authCacheEntriesMax = 10_000;

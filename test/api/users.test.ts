@@ -294,3 +294,24 @@ describe('password hashing', () => {
     }
   });
 });
+
+describe('verified tokens are remembered briefly, but never past a revocation on this webapp', () => {
+  it('a password change or a delete ends the user’s sessions at once, cached or not', async () => {
+    h = await startApi();
+    await h.createUser('carol');
+    await h.createUser('dave');
+    const admin = await h.tokenFor('admin');
+    const carol = await h.tokenFor('carol');
+    const dave = await h.tokenFor('dave');
+    const health = (token: string) => h.request({ method: 'GET', url: '/v1/health', token });
+    // Both tokens are verified (and now remembered).
+    expect((await health(carol)).statusCode).toBe(200);
+    expect((await health(dave)).statusCode).toBe(200);
+    const changed = await h.request({ method: 'PUT', url: '/v1/users/carol', token: admin, payload: { password: 'Carol-new-pass2' } });
+    expect(changed.statusCode).toBe(200);
+    expect((await health(carol)).statusCode).toBe(401);
+    expect((await h.request({ method: 'DELETE', url: '/v1/users/dave', token: admin })).statusCode).toBe(200);
+    expect((await health(dave)).statusCode).toBe(401);
+    await h.close();
+  });
+});

@@ -27,6 +27,7 @@ import { registerUserRoutes } from './routes/users-routes.js';
 import { typeboxValidatorCompiler } from './typebox-validator.js';
 import { UserRateLimiter } from './user-rate-limiter.js';
 import type { ApiApp, WebappContext } from './webapp-context.js';
+import { AuthCache } from './auth-cache.js';
 import { MessageInsertBatcher } from './message-insert-batcher.js';
 import { RoutingCache } from './routing-cache.js';
 import { assertWebappOptions, type WebappDeps } from './webapp-deps.js';
@@ -55,6 +56,7 @@ export async function buildWebapp(deps: WebappDeps): Promise<FastifyInstance> {
     hashGate: new HashGate(),
     inserts: new MessageInsertBatcher(deps.stores),
     routing: new RoutingCache(deps.stores, deps.clock),
+    auth: new AuthCache(),
   };
 
   installJsonParser(app);
@@ -132,7 +134,7 @@ function installHooks(app: ApiApp, ctx: WebappContext): void {
   app.addHook('onRequest', async (request) => {
     const level = request.routeOptions.config.auth;
     if (level === undefined || level === 'none') return;
-    const user = await authenticateBearer(request.headers.authorization, deps.stores.users, deps.clock);
+    const user = await authenticateBearer(request.headers.authorization, deps.stores.users, deps.clock, ctx.auth);
     request.apiUser = user;
     if (level === 'admin' && user.role !== 'ADMIN') throw new ApiError('ACCESS_DENIED', 'this endpoint is for the admin user only');
     const wait = limiter === null ? 0 : limiter.take(user.username, deps.clock.nowMs());

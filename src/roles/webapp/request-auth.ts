@@ -7,6 +7,7 @@
 import type { Clock } from '../../ports/clock.js';
 import type { UserRole, UserStore } from '../../ports/user-store.js';
 import { ApiError } from './api-errors.js';
+import type { AuthCache } from './auth-cache.js';
 import { hashToken, looksLikeToken } from './api-tokens.js';
 
 export type AuthLevel = 'none' | 'user' | 'admin';
@@ -22,13 +23,15 @@ function denied(details: string): ApiError {
 }
 
 /** Resolves `Authorization: Bearer <token>` to a user, or throws 401 / 1005 (1024 if a change is due). */
-export async function authenticateBearer(header: string | undefined, users: UserStore, clock: Clock): Promise<ApiUser> {
+export async function authenticateBearer(header: string | undefined, users: UserStore, clock: Clock, cache?: AuthCache): Promise<ApiUser> {
   if (header === undefined || header === '') throw denied('missing Authorization header: send "Authorization: Bearer <token>" from POST /v1/users/login');
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
   if (match === null) throw denied('the Authorization header must be "Bearer <token>"');
   const token = match[1] as string;
   if (!looksLikeToken(token)) throw denied('the bearer token is malformed');
   const tokenHash = hashToken(token);
+  const cached = cache?.get(tokenHash, clock.nowMs());
+  if (cached !== undefined) return cached;
   const record = await users.findToken(tokenHash);
   if (record === null) throw denied('the bearer token is unknown');
   if (record.revoked) throw denied('the bearer token was revoked (logged out, or the password changed)');
@@ -36,7 +39,9 @@ export async function authenticateBearer(header: string | undefined, users: User
   const user = await users.getUser(record.username);
   if (user === null) throw denied('the bearer token is unknown');
   if (user.mustChangePassword) throw new ApiError('PASSWORD_CHANGE_REQUIRED', 'the password must be changed: log in with {"new_password": …}');
-  return { username: user.username, role: user.role, tokenHash };
+  const verified = { username: user.username, role: user.role, tokenHash };
+  cache?.put(verified, record.expiresAtMs, clock.nowMs());
+  return verified;
 }
 
 /** Parses `Authorization: Basic base64(username:password)`; null when absent or malformed. */

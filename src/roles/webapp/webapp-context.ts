@@ -3,6 +3,7 @@
  * and the bounded protections (login throttle, hash gate, backlog estimate). Built once per webapp
  * by `buildWebapp`; nothing here is module-global, so many webapps can live in one process.
  */
+import type { AuthCache } from './auth-cache.js';
 import type { MessageInsertBatcher } from './message-insert-batcher.js';
 import type { RoutingCache } from './routing-cache.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -41,6 +42,8 @@ export interface WebappContext {
   readonly inserts: MessageInsertBatcher;
   /** The account and shard map sends are routed by. */
   readonly routing: RoutingCache;
+  /** Recently verified bearer tokens. */
+  readonly auth: AuthCache;
 }
 
 /** The authenticated caller of a route declared with `auth: 'user'` or `'admin'`. */

@@ -49,6 +49,7 @@ async function changePassword(ctx: WebappContext, username: string, password: st
   const passwordHash = await gated(ctx, () => hashPassword(password));
   const updated = await users.updateUser(username, { passwordHash, mustChangePassword: false }, ctx.deps.clock.nowMs());
   if (updated) await users.revokeTokensOf(username);
+  ctx.auth.forgetUser(username);
   return updated;
 }
 
@@ -65,6 +66,7 @@ export function registerUserRoutes(app: ApiApp, ctx: WebappContext): void {
     { schema: { tags: ['users'], summary: 'Revoke the bearer token of this request', security: bearer, response: { 200: MetaOnlyResponse, ...errors } }, config: { auth: 'user' } },
     async (request) => {
       await ctx.deps.stores.users.revokeToken(callerOf(request).tokenHash);
+      ctx.auth.forgetToken(callerOf(request).tokenHash);
       return { meta: ctx.meta };
     },
   );
@@ -173,6 +175,7 @@ function registerUserByName(app: ApiApp, ctx: WebappContext): void {
       const { username } = request.params;
       if (username === ADMIN_USERNAME) throw new ApiError('ACCESS_DENIED', 'the admin user cannot be deleted');
       if (!(await users.deleteUser(username))) throw notFound(username);
+      ctx.auth.forgetUser(username);
       return { users: [{ username }], meta: ctx.meta };
     },
   );
