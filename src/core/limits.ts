@@ -310,3 +310,43 @@ export const tokenCleanupIntervalMs = 60_000;
 export const authCacheMs = 1_000;
 /** Verified tokens a webapp remembers at most (oldest forgotten first). */
 export const authCacheEntriesMax = 10_000;
+
+/**
+ * The master's decision core (src/core/master, docs/control-plane.md). Every cadence that is not an
+ * application setting, and every bound on what the master remembers, is named here.
+ */
+/**
+ * The primary master stops acting as primary this long before its lease could run out, counted on
+ * its own clock from when the last granted request was sent: `ttl / divisor` (500 ms of 3 s). It
+ * absorbs clock-rate differences and the delay between a tick and the effects it emits.
+ */
+export const masterLeaseStepDownMarginDivisor = 6;
+/** The master's runtime calls `tick()` at least this often (and after every `step()`). */
+export const masterTickIntervalMsMax = 100;
+/**
+ * Two ticks further apart than this (or than half the unhealthy interval, if shorter) mean the master
+ * was paused (SIGSTOP, a long GC): what it saw of the coreapps before the gap no longer counts, and it
+ * starts watching them again.
+ */
+export const masterTickGapMaxMs = 1_000;
+/** The master reads the node list (and, as primary, the shard map) this often. */
+export const masterSnapshotIntervalMs = 500;
+/** A node list or shard map received longer ago than this is too old to decide a promotion on. */
+export const masterSnapshotMaxAgeMs = 3_000;
+/** A store request (read or promotion) with no result after this long is abandoned; its outcome is unknown. */
+export const masterStoreRequestTimeoutMs = 10_000;
+/** Nodes a master tracks at most: one store batch (the node list is one bounded query). */
+export const masterNodesMax = storeBatchSizeMax;
+/** Other masters whose heartbeat views the primary master fetches, at most. */
+export const masterPeersMax = 16;
+/** Effects queued and not taken; more means the runtime stopped calling `takeEffects()` (a programmer error). */
+export const masterEffectsQueuedMax = 10_000;
+
+assertLimit(
+  masterLeaseTtlMsDefault - masterLeaseTtlMsDefault / masterLeaseStepDownMarginDivisor > 2 * (masterLeaseTtlMsDefault / masterLeaseRenewDivisor),
+  'a primary master gets at least two more renewal attempts before it steps down',
+);
+assertLimit(masterTickIntervalMsMax < Math.min(masterTickGapMaxMs, (unhealthyIntervalSecondsMin * 1_000) / 2), 'a regular tick is never mistaken for a pause');
+assertLimit(masterTickIntervalMsMax <= heartbeatIntervalSecondsMin * 1_000, 'a tick is at most the shortest heartbeat interval');
+assertLimit(masterSnapshotIntervalMs < masterSnapshotMaxAgeMs, 'a snapshot is read again well before it is too old');
+assertLimit(masterNodesMax <= storeBatchSizeMax, 'the node list is one store batch');
