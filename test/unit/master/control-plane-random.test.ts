@@ -9,19 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ControlSettings } from '../../../src/core/master/control-intervals.js';
+import { seededRandom } from '../../support/seeded-random.js';
 import { ControlPlaneWorld } from './control-plane-world.js';
-
-/** mulberry32: a tiny seeded PRNG, floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Schedules per run; `SIM_SCHEDULES=<n>` soaks longer. */
 const SCHEDULES = Number(process.env['SIM_SCHEDULES'] ?? 24);
@@ -49,7 +38,7 @@ interface Outcome {
 }
 
 function runSchedule(seed: number): Outcome {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const shards = pick([1, 2, 2, 4]);
