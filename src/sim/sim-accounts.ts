@@ -8,7 +8,7 @@
 import { ERRORS, type ErrorSpec } from '../core/errors.js';
 import { shardCountMax, simAccountsMax, simVerifyAttemptsMax, waIdLengthMax, type ShardCount } from '../core/limits.js';
 import { EventOutbox } from './event-outbox.js';
-import type { SeededRandom } from './seeded-random.js';
+import type { SeededRandom } from '../core/seeded-random.js';
 import type { SimConnection } from './sim-connection.js';
 import type { SimEvent } from '../core/upstream-protocol.js';
 

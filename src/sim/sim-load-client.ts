@@ -7,7 +7,7 @@
 import { WebSocket, type RawData } from 'ws';
 import type { ShardCount } from '../core/limits.js';
 import { shardOf } from '../core/shard-hash.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../core/seeded-random.js';
 import type { SendResult, ServerFrame, WelcomeFrame } from '../core/upstream-protocol.js';
 
 export interface SimLoadClientOptions {

@@ -30,7 +30,7 @@ import { decideHandshake } from './decide-handshake.js';
 import { DueQueue } from './due-queue.js';
 import { SIM_INVALID_NUMBER_ERROR, isInvalidNumber } from './is-invalid-number.js';
 import { isWaId, parseClientFrame, parseSendMessage } from './parse-client-frame.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../core/seeded-random.js';
 import { SimAccounts, failure, type SimAccount, type SimResult, type SimShardSlot } from './sim-accounts.js';
 import { SimChecker, type CheckerSnapshot, type ShardCounts } from './sim-checker.js';
 import { SimConnection, type SimPeer } from './sim-connection.js';

@@ -1,7 +1,7 @@
 // The checker's bookkeeping, pure: every verdict and every violation counter, provoked directly.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { simViolationsListedMax, type ShardCount } from '../../src/core/limits.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 import { SimChecker, type SendObservation } from '../../src/sim/sim-checker.js';
 import { SEED, printSeedOnFailure, recipientOn } from './sim-test-support.js';
 

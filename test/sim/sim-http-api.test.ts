@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { simContactsCheckMax, simMessagesPageMax, simVerifyAttemptsMax } from '../../src/core/limits.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 import { buildSimHttpApi } from '../../src/sim/sim-http-api.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
 import { resolveSimOptions } from '../../src/sim/sim-options.js';

@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { simConnSendQueueMessagesMax, simSendBatchMessagesMax, type ShardCount } from '../../src/core/limits.js';
 import { shardOf } from '../../src/core/shard-hash.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { SimConnection } from '../../src/sim/sim-connection.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
 import { resolveSimOptions, type SimOptions } from '../../src/sim/sim-options.js';

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ShardCount } from '../../src/core/limits.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { SimReport } from '../../src/sim/sim-network.js';
 import type { SimOptions } from '../../src/sim/sim-options.js';
 import { SIM_PROTOCOL, type MessageEvent, type StatusEvent } from '../../src/core/upstream-protocol.js';

@@ -2,18 +2,18 @@
  * Shared test support for the simulator: a seed per run (printed when a test fails; replay with
  * SEED=<n>), recipients chosen on a given shard, a fake peer and a raw WebSocket test client.
  */
-import { randomInt } from 'node:crypto';
 import { onTestFailed } from 'vitest';
+import { testSeed } from '../support/seeded-random.js';
 import { WebSocket, type RawData } from 'ws';
 import type { ShardCount } from '../../src/core/limits.js';
 import { shardOf } from '../../src/core/shard-hash.js';
-import { SeededRandom } from '../../src/sim/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { SimPeer } from '../../src/sim/sim-connection.js';
 import type { ServerFrame, SimEvent } from '../../src/core/upstream-protocol.js';
 import { waitUntil } from '../support/wait-for.js';
 
 /** The run's seed: SEED from the environment, or a random one. Call `printSeedOnFailure()` in each test. */
-export const SEED = process.env['SEED'] === undefined ? randomInt(0, 2 ** 31 - 1) : Number(process.env['SEED']);
+export const SEED = testSeed();
 
 export function printSeedOnFailure(): void {
   onTestFailed(() => {

@@ -1,7 +1,8 @@
 /**
- * The simulator's only source of randomness: a small seeded generator (mulberry32), so that a run is
- * replayed exactly from its seed (registration codes, credentials, contacts, inbound senders).
- * Not cryptographic: the simulator's credentials are for tests, never for production secrets.
+ * A small seeded generator (mulberry32), so that a run is replayed exactly from its seed: the
+ * simulator's only source of randomness (registration codes, credentials, contacts, inbound senders)
+ * and the one every seeded test schedule uses. Pure, hence in the core. Not cryptographic: never use
+ * it for production secrets.
  */
 export class SeededRandom {
   private state: number;
