@@ -9,8 +9,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { masterLeaseTtlMsDefault, tokenCleanupIntervalMs } from '../../core/limits.js';
+import { masterLeaseRenewDivisor, masterLeaseStepDownMarginDivisor, masterLeaseTtlMsDefault, tokenCleanupIntervalMs } from '../../core/limits.js';
 import type { Clock } from '../../ports/clock.js';
+import type { ShardMap } from '../../ports/shard-map-store.js';
 import type { Stores } from '../../ports/stores.js';
 import type { UpstreamAccounts, UpstreamClient } from '../../ports/upstream-client.js';
 import { ShardWorker } from '../coreapp/shard-worker.js';
@@ -64,6 +65,9 @@ export class GatewayNode {
   #failuresInARow = 0;
   #nextAttemptAtMs = 0;
   #nextTokenCleanupAtMs = 0;
+  #nextLeaseAtMs = 0;
+  #leaseHeldUntilMs = 0;
+  #nextTouchAtMs = 0;
 
   constructor(options: GatewayNodeOptions) {
     this.#o = options;
@@ -143,22 +147,19 @@ export class GatewayNode {
   }
 
   async #tick(): Promise<void> {
-    const { stores, nodeId } = this.#o;
-    const ttlMs = this.#o.leaseTtlMs ?? masterLeaseTtlMsDefault;
-    const lease = await stores.leases.acquire(MASTER_LEASE, nodeId, ttlMs);
-    await stores.nodes.touch(nodeId, { status: this.gatewayStatus() });
-    if (!lease.held || this.#stopping) return;
+    const { stores, clock } = this.#o;
+    await this.#keepLease();
+    await this.#touchNode();
+    if (clock.nowMs() >= this.#leaseHeldUntilMs || this.#stopping) return;
     await this.#cleanUpTokens();
     const account = this.#settings.account();
     // The shard map exists from the first moment, so messages accepted before the account's first
     // connection simply wait in the database for their shard.
-    if ((await stores.shardMap.current()) === null) {
-      await stores.shardMap.initialize(account?.state === 'registered' ? account.shards : 1, this.#o.clock.nowMs());
-    }
+    const map = (await stores.shardMap.current()) ?? (await stores.shardMap.initialize(account?.state === 'registered' ? account.shards : 1, clock.nowMs()));
     if (account === null || account.state !== 'registered') return;
-    if (this.#o.clock.nowMs() < this.#nextAttemptAtMs) return;
+    if (clock.nowMs() < this.#nextAttemptAtMs) return;
     try {
-      await this.#ensureShards(account.wa_id, account.credentials, account.shards);
+      await this.#ensureShards(map, account.wa_id, account.credentials);
       this.#failuresInARow = 0;
     } catch (error) {
       // Upstream unreachable or refusing: try again with a growing, bounded delay.
@@ -166,6 +167,29 @@ export class GatewayNode {
       this.#nextAttemptAtMs = this.#o.clock.nowMs() + Math.min(250 * 2 ** this.#failuresInARow, 5_000);
       this.#o.logger.warn({ err: error }, 'could not take ownership of the shards; retrying');
     }
+  }
+
+  /**
+   * Renews the master lease every TTL/`masterLeaseRenewDivisor` (contending on every tick while
+   * another node holds it), and counts it as held only until its TTL, less a margin, measured from
+   * when the request was sent — so this node stops acting before the lease can have run out.
+   */
+  async #keepLease(): Promise<void> {
+    const { stores, clock, nodeId } = this.#o;
+    const sentAtMs = clock.nowMs();
+    if (sentAtMs < this.#nextLeaseAtMs) return;
+    const ttlMs = this.#o.leaseTtlMs ?? masterLeaseTtlMsDefault;
+    const lease = await stores.leases.acquire(MASTER_LEASE, nodeId, ttlMs);
+    this.#leaseHeldUntilMs = lease.held ? sentAtMs + ttlMs - ttlMs / masterLeaseStepDownMarginDivisor : 0;
+    this.#nextLeaseAtMs = lease.held ? sentAtMs + ttlMs / masterLeaseRenewDivisor : 0;
+  }
+
+  /** DB-based liveness: the node's row is touched once per `db_liveness_interval`, not on every tick. */
+  async #touchNode(): Promise<void> {
+    const now = this.#o.clock.nowMs();
+    if (now < this.#nextTouchAtMs) return;
+    this.#nextTouchAtMs = now + this.#settings.application().db_liveness_interval * 1_000;
+    await this.#o.stores.nodes.touch(this.#o.nodeId, { status: this.gatewayStatus() });
   }
 
   /** The token table would otherwise grow by one row per login forever. */
@@ -178,9 +202,8 @@ export class GatewayNode {
   }
 
   /** Every shard of the current generation gets a live ShardWorker of this node under a fresh epoch. */
-  async #ensureShards(waId: string, credentials: string, shards: 1 | 2 | 4 | 8 | 16 | 32): Promise<void> {
+  async #ensureShards(map: ShardMap, waId: string, credentials: string): Promise<void> {
     const { stores, clock, nodeId } = this.#o;
-    const map = (await stores.shardMap.current()) ?? (await stores.shardMap.initialize(shards, clock.nowMs()));
     for (const assignment of map.assignments) {
       const owned = this.#owned.get(assignment.shard);
       if (owned !== undefined && !owned.lost && owned.epoch === assignment.epoch && owned.generation === assignment.generation) continue;
