@@ -48,6 +48,11 @@ export interface MessageStore {
   /** Moves a message's status forward; false if the message is unknown or already further along. */
   recordStatus(id: string, status: Exclude<MessageStatus, 'accepted'>, nowMs: number, errorCode?: number): Promise<boolean>;
   countByStatus(): Promise<Readonly<Record<MessageStatus, number>>>;
+  /**
+   * Messages still `accepted` (waiting to be sent). Cheap whatever the table's size — it reads only
+   * the accepted rows — so the API can check its backlog bound often.
+   */
+  countAccepted(): Promise<number>;
 }
 
 /** Status order; `failed` is final and reachable only from accepted or sent. */

@@ -59,8 +59,8 @@ describe('PendingBacklog', () => {
     const stores = createMemoryStores(clock);
     await stores.shardMap.initialize(1, 0);
     let reads = 0;
-    const count = stores.messages.countByStatus.bind(stores.messages);
-    stores.messages.countByStatus = async () => {
+    const count = stores.messages.countAccepted.bind(stores.messages);
+    stores.messages.countAccepted = async () => {
       reads++;
       return count();
     };

@@ -46,7 +46,7 @@ describe('shardgate CLI', () => {
     expect(first.stdout).toMatch(/applied 0001-initial/);
     const second = shardgate(['db', 'migrate'], { SHARDGATE_DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/schema is current \(2 migrations\), nothing to do/);
+    expect(second.stdout).toMatch(/schema is current \(3 migrations\), nothing to do/);
     const status = shardgate(['db', 'status', '--database-url', url]);
     expect(status.stdout).toMatch(/^0001-initial {2}applied \d{4}-/m);
   });

@@ -219,7 +219,7 @@ for (const target of CONTRACT_TARGETS) {
       }
     });
 
-    it('countByStatus counts every status', async () => {
+    it('countByStatus counts every status; countAccepted the waiting ones', async () => {
       const before = await messages.countByStatus();
       for (const status of ['accepted', ...UPDATES] as MessageStatus[]) {
         const id = (await messages.insert(message())).message.id;
@@ -234,6 +234,7 @@ for (const target of CONTRACT_TARGETS) {
         read: before.read + 1,
         failed: before.failed + 1,
       });
+      expect(await messages.countAccepted()).toBe(after.accepted);
     });
   });
 }

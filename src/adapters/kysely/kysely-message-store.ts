@@ -105,6 +105,15 @@ export class KyselyMessageStore implements MessageStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  async countAccepted(): Promise<number> {
+    const row = await this.#database.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('status', '=', 'accepted')
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   async countByStatus(): Promise<Readonly<Record<MessageStatus, number>>> {
     const rows = await this.#database.db
       .selectFrom('messages')

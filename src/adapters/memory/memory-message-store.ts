@@ -89,6 +89,10 @@ export class MemoryMessageStore implements MessageStore {
     return counts;
   }
 
+  async countAccepted(): Promise<number> {
+    return (await this.countByStatus()).accepted;
+  }
+
   #byId(id: string): StoredMessage | null {
     const seq = this.#seqById.get(id);
     return seq === undefined ? null : this.#row(seq);

@@ -45,10 +45,10 @@ export class PendingBacklog {
   async #count(): Promise<number> {
     const startedAtMs = this.#clock.nowMs();
     const acceptedBefore = this.#acceptedSinceCount;
-    const counts = await this.#messages.countByStatus();
+    const accepted = await this.#messages.countAccepted();
     // Messages accepted while the query ran may or may not be in it; keeping them errs high.
     this.#acceptedSinceCount -= acceptedBefore;
-    this.#counted = counts.accepted;
+    this.#counted = accepted;
     this.#countedAtMs = startedAtMs;
     return this.estimate();
   }
