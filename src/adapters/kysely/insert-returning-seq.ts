@@ -15,14 +15,15 @@ export async function insertReturningSeq<T extends SeqTable>(
   values: Insertable<Schema[T]>,
   conflictColumn: (keyof Schema[T] & string) | null,
 ): Promise<number | null> {
-  // Kysely cannot narrow a generic table name; the three tables share the shape this needs.
-  const db = database.db as unknown as Database['db'] & { insertInto(t: T): ReturnType<Database['db']['insertInto']> };
-  const insert = db.insertInto(table).values(values as never);
+  // Kysely cannot narrow a generic table name; the three tables share the shape used here (an
+  // auto-increment `seq`), so the query is typed as if it were `messages`.
+  const insert = database.db.insertInto(table as 'messages').values(values as Insertable<Schema['messages']>);
   if (database.dialect === 'mysql') {
     const result = await (conflictColumn === null ? insert : insert.ignore()).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? Number(result.insertId) : null;
   }
-  const guarded = conflictColumn === null ? insert : insert.onConflict((oc) => oc.column(conflictColumn as never).doNothing());
-  const row = await guarded.returning('seq' as never).executeTakeFirst();
-  return row === undefined ? null : Number((row as { seq: unknown }).seq);
+  const column = conflictColumn as keyof Schema['messages'] & string;
+  const guarded = conflictColumn === null ? insert : insert.onConflict((oc) => oc.column(column).doNothing());
+  const row = await guarded.returning('seq').executeTakeFirst();
+  return row === undefined ? null : Number(row.seq);
 }

@@ -41,18 +41,18 @@ async function runStart(config: Config, flags: StartFlags): Promise<void> {
   const tls = readTls(flags);
   const adminPassword = process.env['SHARDGATE_ADMIN_PASSWORD'] || null;
   // Heavy modules load only when the command runs, so `--help` stays instant.
-  const [{ pino }, db, migrate, stores, upstream, gateway, nodeIdModule, simModule, clockModule] = await Promise.all([
+  const [{ pino }, db, migrate, stores, upstream, accountsModule, gateway, nodeIdModule, simModule, clockModule] = await Promise.all([
     import('pino'),
     import('../../adapters/kysely/database.js'),
     import('../../adapters/kysely/migrate.js'),
     import('../../adapters/kysely/kysely-stores.js'),
     import('../../adapters/upstream/sim-upstream-client.js'),
+    import('../../adapters/upstream/sim-upstream-accounts.js'),
     import('../../roles/gateway/gateway-node.js'),
     import('../../roles/gateway/node-id.js'),
     import('../../sim/start-sim.js'),
     import('../../adapters/memory/system-clock.js'),
   ]);
-  const accountsModule = await import('../../adapters/upstream/sim-upstream-accounts.js');
   const logger = pino({ level: config.logLevel, base: undefined });
   const database = db.openDatabase(config.database);
   await migrate.migrateToLatest(database);
