@@ -33,6 +33,17 @@ export interface ShardMap {
   readonly assignments: readonly ShardAssignment[];
 }
 
+/**
+ * A promotion decided under a lease: the write happens only if lease `name` is still held by
+ * `holder` under `epoch` and unexpired by the store's clock, in the same statement as the epoch CAS,
+ * so a master deposed between its decision and its write cannot write.
+ */
+export interface LeaseFence {
+  readonly name: string;
+  readonly holder: string;
+  readonly epoch: number;
+}
+
 export interface ShardMapStore {
   /** The current generation and its assignments, or null before `initialize`. */
   current(): Promise<ShardMap | null>;
@@ -41,9 +52,10 @@ export interface ShardMapStore {
   /**
    * Sets the owner of one shard of `generation` if its epoch is still `expectedEpoch`; the epoch
    * becomes `expectedEpoch + 1`. Returns the new assignment, or null if the CAS failed (the epoch
-   * moved, the generation is not current, or the shard does not exist).
+   * moved, the generation is not current, or the shard does not exist) or the lease `fence` (when
+   * given) no longer holds.
    */
-  assign(generation: number, shard: number, owner: string | null, expectedEpoch: number, nowMs: number): Promise<ShardAssignment | null>;
+  assign(generation: number, shard: number, owner: string | null, expectedEpoch: number, nowMs: number, fence?: LeaseFence): Promise<ShardAssignment | null>;
   /**
    * Starts a new generation with `shards` shards from `fromGeneration` if it is still current: the
    * old generation is fenced (every shard's epoch bumped, owner cleared) and becomes `retired`, the

@@ -41,6 +41,25 @@ for (const target of CONTRACT_TARGETS) {
       expect(current?.assignments[0]).toMatchObject({ owner: null, epoch: 1 });
     });
 
+    it('a lease-fenced assign writes only while that holder holds the lease under that epoch', async () => {
+      const leases = instance.stores.leases;
+      const lease = await leases.acquire('fence-test', 'master-a', 60_000);
+      expect(lease.held).toBe(true);
+      const fence = { name: 'fence-test', holder: 'master-a', epoch: lease.epoch };
+      const before = (await map.current())?.assignments[3];
+      if (before === undefined) throw new Error('no shard 3');
+      // Another holder, or an older epoch of the same holder: refused, and the epoch does not move.
+      expect(await map.assign(1, 3, 'core-x', before.epoch, 4_000, { ...fence, holder: 'master-b' })).toBeNull();
+      expect(await map.assign(1, 3, 'core-x', before.epoch, 4_000, { ...fence, epoch: lease.epoch - 1 })).toBeNull();
+      expect(await map.assign(1, 3, 'core-x', before.epoch, 4_000, { ...fence, name: 'other-lease' })).toBeNull();
+      const won = await map.assign(1, 3, 'core-x', before.epoch, 4_001, fence);
+      expect(won).toMatchObject({ owner: 'core-x', epoch: before.epoch + 1 });
+      // Released (or taken over): the deposed master's write is refused.
+      await leases.release('fence-test', 'master-a');
+      expect(await map.assign(1, 3, 'core-y', before.epoch + 1, 4_002, fence)).toBeNull();
+      expect((await map.current())?.assignments[3]).toMatchObject({ owner: 'core-x', epoch: before.epoch + 1 });
+    });
+
     it('concurrent assigns from two connections with the same expected epoch: exactly one wins', async () => {
       const other = await instance.connect();
       const before = (await map.current())?.assignments[1];

@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ShardCount } from '../../core/limits.js';
 import { firstEpochs } from '../../core/shard-map.js';
-import type { GenerationState, ShardAssignment, ShardGeneration, ShardMap, ShardMapStore } from '../../ports/shard-map-store.js';
+import type { GenerationState, LeaseFence, ShardAssignment, ShardGeneration, ShardMap, ShardMapStore } from '../../ports/shard-map-store.js';
 import type { Database } from './database.js';
 import type { Schema } from './schema.js';
 
@@ -36,9 +36,9 @@ export class KyselyShardMapStore implements ShardMapStore {
     });
   }
 
-  async assign(generation: number, shard: number, owner: string | null, expectedEpoch: number, nowMs: number): Promise<ShardAssignment | null> {
-    const update = (db: Db) =>
-      db
+  async assign(generation: number, shard: number, owner: string | null, expectedEpoch: number, nowMs: number, fence?: LeaseFence): Promise<ShardAssignment | null> {
+    const update = (db: Db) => {
+      let query = db
         .updateTable('shard_map')
         .set({ owner, epoch: sql`epoch + 1`, updated_at_ms: nowMs })
         .where('generation', '=', generation)
@@ -49,6 +49,22 @@ export class KyselyShardMapStore implements ShardMapStore {
             eb.selectFrom('shard_generations').select('generation').where('generation', '=', generation).where('state', '<>', 'retired'),
           ),
         );
+      if (fence !== undefined) {
+        // The lease is judged in the same statement, on the database clock.
+        query = query.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('leases')
+              .select('name')
+              .where('name', '=', fence.name)
+              .where('holder', '=', fence.holder)
+              .where('epoch', '=', fence.epoch)
+              .where('expires_at_ms', '>', this.#database.nowMsSql()),
+          ),
+        );
+      }
+      return query;
+    };
     // One statement where RETURNING exists; on MySQL the update and its read share a transaction.
     if (this.#database.supportsUpdateReturning) {
       const row = await update(this.#database.db).returningAll().executeTakeFirst();

@@ -34,6 +34,12 @@ export class MemoryLeaseStore implements LeaseStore {
     return { held: isLeaseLive(row, nowMs), holder: row.holder, epoch: row.epoch, expiresAtMs: row.expiresAtMs, observedAtMs: nowMs };
   }
 
+  /** True when `holder` holds lease `name` under `epoch`, unexpired now (a promotion's fence). */
+  holds(name: string, holder: string, epoch: number): boolean {
+    const row = this.#rows.get(name);
+    return row !== undefined && row.holder === holder && row.epoch === epoch && isLeaseLive(row, this.#clock.nowMs());
+  }
+
   #apply(name: string, holder: string, nowMs: number, decision: LeaseDecision): LeaseState {
     if (decision.granted) this.#rows.set(name, decision.row);
     const row = decision.row;

@@ -1,12 +1,18 @@
 /** The in-memory twin of KyselyShardMapStore. */
 import type { ShardCount } from '../../core/limits.js';
 import { firstEpochs } from '../../core/shard-map.js';
-import type { ShardAssignment, ShardGeneration, ShardMap, ShardMapStore } from '../../ports/shard-map-store.js';
+import type { LeaseFence, ShardAssignment, ShardGeneration, ShardMap, ShardMapStore } from '../../ports/shard-map-store.js';
 
 export class MemoryShardMapStore implements ShardMapStore {
   readonly #generations: ShardGeneration[] = [];
   /** Key `${generation}:${shard}`. */
   readonly #assignments = new Map<string, ShardAssignment>();
+  readonly #leaseHolds: (fence: LeaseFence) => boolean;
+
+  /** `leaseHolds` judges a promotion's lease fence (the memory lease store's view); absent: never holds. */
+  constructor(leaseHolds: (fence: LeaseFence) => boolean = () => false) {
+    this.#leaseHolds = leaseHolds;
+  }
 
   async current(): Promise<ShardMap | null> {
     return this.#currentMap();
@@ -19,7 +25,8 @@ export class MemoryShardMapStore implements ShardMapStore {
     return this.#currentMap() as ShardMap;
   }
 
-  async assign(generation: number, shard: number, owner: string | null, expectedEpoch: number, nowMs: number): Promise<ShardAssignment | null> {
+  async assign(generation: number, shard: number, owner: string | null, expectedEpoch: number, nowMs: number, fence?: LeaseFence): Promise<ShardAssignment | null> {
+    if (fence !== undefined && !this.#leaseHolds(fence)) return null;
     const gen = this.#generations.find((g) => g.generation === generation);
     const key = `${generation}:${shard}`;
     const row = this.#assignments.get(key);

@@ -12,10 +12,11 @@ import { MemoryShardMapStore } from './memory-shard-map-store.js';
 import { MemoryUserStore } from './memory-user-store.js';
 
 export function createMemoryStores(clock: Clock): Stores {
-  const shardMap = new MemoryShardMapStore();
+  const leases = new MemoryLeaseStore(clock);
+  const shardMap = new MemoryShardMapStore((fence) => leases.holds(fence.name, fence.holder, fence.epoch));
   const pipeline = { messages: new MemoryMessageStore(shardMap), inbound: new MemoryInboundStore(), callbacks: new MemoryCallbackStore() };
   return {
-    leases: new MemoryLeaseStore(clock),
+    leases,
     nodes: new MemoryNodeStore(clock),
     shardMap,
     ...pipeline,
