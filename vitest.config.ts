@@ -40,6 +40,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'cli',
           include: ['test/cli/**/*.test.ts'],
           testTimeout: 30_000,

@@ -3,8 +3,10 @@
  * the commands (tests call it without running anything); `main.ts` parses the real argv.
  */
 import { Command } from 'commander';
+import { registerClusterCommand } from './commands/cluster.js';
 import { registerDbCommand } from './commands/db.js';
 import { registerPendingCommands } from './commands/pending.js';
+import { registerRoleCommands } from './commands/roles.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerStartCommand } from './commands/start.js';
 import { VERSION } from './version.js';
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text) });
   registerPendingCommands(program);
   registerStartCommand(program);
+  registerRoleCommands(program);
+  registerClusterCommand(program);
   registerSimCommand(program);
   registerDbCommand(program);
   sortCommands(program);

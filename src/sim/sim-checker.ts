@@ -82,7 +82,21 @@ export interface ShardCounts {
   connections_open: number;
   connections_max: number;
   connections_total: number;
+  /** Sends per connection epoch (the newest `simEpochsReportedMax`): when each primary sent first and last. */
+  epochs: EpochSends[];
 }
+
+export interface EpochSends {
+  readonly epoch: number;
+  readonly node: string | null;
+  /** The simulator's clock (epoch milliseconds) at the first and the latest send under this epoch. */
+  readonly first_send_at_ms: number;
+  last_send_at_ms: number;
+  sends: number;
+}
+
+/** Epochs kept per shard in the report. */
+export const simEpochsReportedMax = 16;
 
 export interface CheckerSnapshot {
   readonly ok: boolean;
@@ -152,6 +166,7 @@ export class SimChecker {
       this.violation(o, 'stale_epoch_send', `send after losing the shard: ${why}`);
       return 'stale_epoch';
     }
+    this.countEpochSend(counts, o);
     const expected = shardOf(to, o.shards);
     if (expected !== o.shard) {
       this.misrouted += 1;
@@ -194,6 +209,18 @@ export class SimChecker {
     }
   }
 
+  private countEpochSend(counts: ShardCounts, o: SendObservation): void {
+    let entry = counts.epochs.find((e) => e.epoch === o.epoch);
+    if (entry === undefined) {
+      entry = { epoch: o.epoch, node: o.node, first_send_at_ms: Math.round(o.nowMs), last_send_at_ms: Math.round(o.nowMs), sends: 0 };
+      counts.epochs.push(entry);
+      counts.epochs.sort((a, b) => a.epoch - b.epoch);
+      if (counts.epochs.length > simEpochsReportedMax) counts.epochs.shift();
+    }
+    entry.last_send_at_ms = Math.round(o.nowMs);
+    entry.sends += 1;
+  }
+
   connectionClosed(account: string, shard: number): void {
     const counts = this.countsOf(account, shard);
     counts.connections_open = Math.max(0, counts.connections_open - 1);
@@ -219,7 +246,7 @@ export class SimChecker {
   snapshot(): CheckerSnapshot {
     const violationsTotal = this.misrouted + this.staleEpochSends + this.orderViolations + this.connectionsExceeded;
     const perShard = [...this.shards.values()]
-      .map((c) => ({ ...c }))
+      .map((c) => ({ ...c, epochs: c.epochs.map((e) => ({ ...e })) }))
       .sort((a, b) => (a.account === b.account ? a.shard - b.shard : a.account < b.account ? -1 : 1));
     return {
       ok: violationsTotal === 0,
@@ -292,6 +319,6 @@ export class SimChecker {
 function zeroCounts(account: string, shard: number): ShardCounts {
   return {
     account, shard, messages_unique: 0, duplicates: 0, misrouted: 0, stale_epoch_sends: 0, order_violations: 0,
-    connections_open: 0, connections_max: 0, connections_total: 0,
+    connections_open: 0, connections_max: 0, connections_total: 0, epochs: [],
   };
 }

@@ -661,6 +661,6 @@ export class SimNetwork {
 function zeroShardCounts(account: string, shard: number): ShardCounts {
   return {
     account, shard, messages_unique: 0, duplicates: 0, misrouted: 0, stale_epoch_sends: 0, order_violations: 0,
-    connections_open: 0, connections_max: 0, connections_total: 0,
+    connections_open: 0, connections_max: 0, connections_total: 0, epochs: [],
   };
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ACCOUNT_SETTINGS_KEY, accountFromStored } from '../../core/account.js';
 import { ConfigError, type Config } from '../../core/config.js';
+import type { ShardCount } from '../../core/limits.js';
 import { addConfigOptions, configFrom, runAction } from '../config-options.js';
 import { VERSION } from '../version.js';
 
@@ -129,7 +130,7 @@ function parseUpstreamUrl(value: string): string {
  * The demo account's credentials: the ones already stored (so a restart keeps working), else new
  * ones, stored as a registered account so the gateway can send at once.
  */
-async function demoCredentials(stores: import('../../ports/stores.js').Stores, nowMs: number): Promise<string> {
+export async function demoCredentials(stores: import('../../ports/stores.js').Stores, nowMs: number, shards: ShardCount = 1): Promise<string> {
   const existing = accountFromStored(await stores.settings.get(ACCOUNT_SETTINGS_KEY));
   if (existing?.state === 'registered' && existing.wa_id === DEMO_ACCOUNT.waId) return existing.credentials;
   if (existing !== null) return randomBytes(16).toString('hex'); // Another account is registered; the demo one stays unused.
@@ -142,7 +143,7 @@ async function demoCredentials(stores: import('../../ports/stores.js').Stores, n
         cc: DEMO_ACCOUNT.cc,
         phone_number: DEMO_ACCOUNT.phoneNumber,
         credentials,
-        shards: 1,
+        shards,
         registered_at_ms: nowMs,
       },
     },

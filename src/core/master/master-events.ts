@@ -81,6 +81,15 @@ export interface SettingsEvent {
   readonly settings: ControlSettings;
 }
 
+/**
+ * A coreapp announced a planned handover (it drains, releases its shard and exits): it is no
+ * candidate from now on, and the node list and shard map are read again at once.
+ */
+export interface CoreappLeavingEvent {
+  readonly type: 'coreappLeaving';
+  readonly coreappId: string;
+}
+
 /** Shut down: the next tick releases the lease and the machine emits nothing more. */
 export interface StopEvent {
   readonly type: 'stop';
@@ -94,4 +103,5 @@ export type MasterEvent =
   | PeerViewEvent
   | PromoteResultEvent
   | SettingsEvent
+  | CoreappLeavingEvent
   | StopEvent;

@@ -106,6 +106,8 @@ export class MasterMachine {
   readonly #unhealthySince = new Map<string, number>();
   /** By shard: the epoch and time of the last `notifyPromoted`, to re-tell an owner at most once a heartbeat. */
   readonly #notified = new Map<number, { readonly epoch: number; readonly atMs: number }>();
+  /** Coreapps handing over (planned): never candidates; forgotten once they leave the node list. */
+  readonly #leaving = new Set<string>();
 
   constructor(options: MasterMachineOptions) {
     this.masterId = options.masterId;
@@ -167,6 +169,12 @@ export class MasterMachine {
         return this.#onPromoteResult(event);
       case 'settings':
         this.#newSettings = event.settings;
+        return;
+      case 'coreappLeaving':
+        if (this.#leaving.size < masterNodesMax) this.#leaving.add(event.coreappId);
+        this.#nodesLastReadMs = Number.NEGATIVE_INFINITY;
+        this.#nodesRead = null;
+        this.#mapChanged(true);
         return;
       case 'stop':
         this.#stopRequested = true;
@@ -262,6 +270,7 @@ export class MasterMachine {
     const nodes = [...event.snapshot.nodes].sort((a, b) => compareIds(a.id, b.id)).slice(0, masterNodesMax);
     this.#nodes = { snapshot: { dbNowMs: event.snapshot.dbNowMs, nodes }, receivedAtMs: event.atMs };
     this.#beats.sync(nodes.filter((n) => n.role === 'coreapp'));
+    for (const id of [...this.#leaving]) if (!nodes.some((n) => n.id === id)) this.#leaving.delete(id);
     this.#peers.sync(nodes.filter((n) => n.role === 'master' && n.id !== this.masterId));
   }
 
@@ -364,7 +373,9 @@ export class MasterMachine {
       if (node.role !== 'coreapp') continue;
       const v = verdict(node.id, node.lastSeenAtMs);
       verdicts.set(node.id, v);
-      candidates.push({ id: node.id, health: v.health, startedAtMs: node.startedAtMs, claim: this.#beats.claim(node.id) });
+      // A coreapp handing over stays judged (it still owns its shard until it releases it) but is never picked.
+      const health = this.#leaving.has(node.id) && v.health === 'healthy' ? 'unknown' : v.health;
+      candidates.push({ id: node.id, health, startedAtMs: node.startedAtMs, claim: this.#beats.claim(node.id) });
     }
     for (const row of map.assignments) {
       if (row.owner !== null && !verdicts.has(row.owner)) verdicts.set(row.owner, verdict(row.owner, null));

@@ -194,8 +194,14 @@ export const SettingsResponse = Type.Object({
 
 export const FormatQuery = Type.Object({ format: Type.Optional(Type.Enum(['json', 'prometheus'])) });
 
+const GatewayStatusEnum = Type.Enum(['connected', 'connecting', 'disconnected', 'uninitialized', 'unregistered']);
+
+/** Single instance: `{gateway_status}`; cluster: keyed by node id, each `{gateway_status, role}`. */
 export const HealthResponse = Type.Object({
-  health: Type.Object({ gateway_status: Type.Enum(['connected', 'connecting', 'disconnected', 'uninitialized', 'unregistered']) }),
+  health: Type.Union([
+    Type.Object({ gateway_status: GatewayStatusEnum }),
+    Type.Record(Type.String(), Type.Object({ gateway_status: GatewayStatusEnum, role: Type.Enum(['primary_master', 'secondary_master', 'coreapp']) })),
+  ]),
   meta: Meta,
 });
 

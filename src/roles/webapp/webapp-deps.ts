@@ -21,6 +21,7 @@ import type { Stores } from '../../ports/stores.js';
 import type { UpstreamAccounts } from '../../ports/upstream-client.js';
 
 export type GatewayStatus = 'connected' | 'connecting' | 'disconnected' | 'uninitialized' | 'unregistered';
+export type ClusterHealthRole = 'primary_master' | 'secondary_master' | 'coreapp';
 
 export interface WebappOptions {
   /** Accepted-but-unsent messages at which new sends get 503 / 1016 with `Retry-After`. */
@@ -57,6 +58,18 @@ export interface WebappDeps {
   gatewayStatus(): GatewayStatus;
   /** Node-specific fields merged into `GET /v1/support` (e.g. `db_engine`, `shards`). */
   support(): Record<string, unknown>;
+  /**
+   * Cluster mode: `GET /v1/health` in the cluster form (keyed by node id, each with `gateway_status`
+   * and `role`) and `GET /v1/support` keyed by node id. Absent: the single-instance forms.
+   */
+  readonly cluster?: {
+    health(): Promise<Record<string, { readonly gateway_status: GatewayStatus; readonly role: ClusterHealthRole }>>;
+    support(): Promise<Record<string, Record<string, unknown>>>;
+    /** `/v1/stats/db` as the primary master computed it; null when no master answers (the webapp computes it). */
+    dbStats(): Promise<{ readonly nodeId: string; readonly stats: unknown } | null>;
+    /** Called after this webapp changed the application settings, so the primary master broadcasts at once. */
+    settingsChanged(): void;
+  };
   readonly options: WebappOptions;
   /** Where the API logs; false or absent: no logging. */
   readonly logger?: Logger | false;

@@ -5,7 +5,8 @@
  * (`?format=prometheus`).
  */
 import type { FastifyReply } from 'fastify';
-import { gauge, renderPrometheus, type OnPremMetric, type OnPremMetrics } from '../api-metrics.js';
+import { dbStats } from '../../gateway/db-stats.js';
+import { gauge, renderPrometheus, type OnPremMetrics } from '../api-metrics.js';
 import { ErrorResponse, FormatQuery, HealthResponse, MetricsResponse, StatsResponse, SupportResponse } from '../api-schemas.js';
 import type { ApiApp, WebappContext } from '../webapp-context.js';
 
@@ -25,34 +26,17 @@ async function appStats(ctx: WebappContext): Promise<OnPremMetrics> {
   };
 }
 
-async function dbStats(ctx: WebappContext): Promise<OnPremMetrics> {
-  const { messages, callbacks } = ctx.deps.stores;
-  const [byStatus, callbackCounts] = await Promise.all([messages.countByStatus(), callbacks.counts()]);
-  const dbMessages: OnPremMetric = {
-    type: 'gauge',
-    help: 'Current number of messages in DB',
-    data: Object.entries(byStatus).map(([status, value]) => ({ labels: { status }, value })),
-  };
-  return {
-    db_message_receipts: gauge('Current number of message receipts in DB', byStatus.delivered + byStatus.read),
-    db_messages: dbMessages,
-    db_pending_callbacks: gauge('Current number of pending callbacks in DB', callbackCounts.pending),
-    db_pending_messages: gauge('Current number of pending messages in DB', byStatus.accepted),
-    db_dead_callbacks: gauge('Callbacks given up on (kept for inspection)', callbackCounts.dead),
-  };
-}
-
 export function registerMonitoringRoutes(app: ApiApp, ctx: WebappContext): void {
   const { deps } = ctx;
   app.get(
     '/v1/health',
     { schema: { tags: ['monitoring'], summary: 'Gateway health (single-instance form)', security: bearer, response: { 200: HealthResponse, 401: ErrorResponse } }, config: { auth: 'user' } },
-    async () => ({ health: { gateway_status: deps.gatewayStatus() }, meta: ctx.meta }),
+    async () => ({ health: deps.cluster ? await deps.cluster.health() : { gateway_status: deps.gatewayStatus() }, meta: ctx.meta }),
   );
   app.get(
     '/v1/support',
     { schema: { tags: ['monitoring'], summary: 'Support information about this node', security: bearer, response: { 200: SupportResponse, 401: ErrorResponse } }, config: { auth: 'user' } },
-    async () => ({ support: { ...deps.support(), node: deps.nodeId, version: deps.version }, meta: ctx.meta }),
+    async () => ({ support: deps.cluster ? await deps.cluster.support() : { ...deps.support(), node: deps.nodeId, version: deps.version }, meta: ctx.meta }),
   );
   app.get(
     '/v1/stats/app',
@@ -67,9 +51,11 @@ export function registerMonitoringRoutes(app: ApiApp, ctx: WebappContext): void 
     '/v1/stats/db',
     { schema: { tags: ['monitoring'], summary: 'Database stats, keyed by node', security: bearer, querystring: FormatQuery, response: { 200: StatsResponse, ...errors } }, config: { auth: 'user' } },
     async (request, reply) => {
-      const stats = await dbStats(ctx);
-      if (request.query.format === 'prometheus') return sendPrometheus(reply, renderPrometheus(stats, { node: deps.nodeId }));
-      return { stats: { db: { [deps.nodeId]: stats } }, meta: ctx.meta };
+      // In a cluster the primary master computes them (keyed by its node id); alone, this node does.
+      const computed = (await deps.cluster?.dbStats()) ?? { nodeId: deps.nodeId, stats: await dbStats(ctx.deps.stores) };
+      const stats = computed.stats as OnPremMetrics;
+      if (request.query.format === 'prometheus') return sendPrometheus(reply, renderPrometheus(stats, { node: computed.nodeId }));
+      return { stats: { db: { [computed.nodeId]: stats } }, meta: ctx.meta };
     },
   );
   app.get(

@@ -44,11 +44,13 @@ export function registerSettingsRoutes(app: ApiApp, ctx: WebappContext): void {
         throw error;
       }
       await stores.settings.set({ [APPLICATION_SETTINGS_KEY]: next }, clock.nowMs());
+      ctx.deps.cluster?.settingsChanged();
       return answer(next);
     },
   );
   app.delete(path, { schema: { tags: ['settings'], summary: 'Reset the application settings to their defaults (admin)', security: bearer, response: { 200: SettingsResponse, ...errors } }, config: { auth: 'admin' } }, async () => {
     await stores.settings.remove([APPLICATION_SETTINGS_KEY], clock.nowMs());
+    ctx.deps.cluster?.settingsChanged();
     return answer(DEFAULT_APPLICATION_SETTINGS);
   });
 }

@@ -1,0 +1,56 @@
+/**
+ * The internal cluster API as the roles see it (DESIGN.md §5): every node serves a few calls on its
+ * internal port, every call carries the cluster secret, and every call has a bounded wait. The roles
+ * speak only these shapes; `src/adapters/http` carries them over HTTP.
+ */
+import type { OwnershipClaim, PeerView } from '../core/master/cluster-view.js';
+
+/** What a coreapp answers to a heartbeat: who it is and what it believes it owns. */
+export interface HeartbeatAnswer {
+  readonly nodeId: string;
+  readonly owns: OwnershipClaim | null;
+}
+
+/** An ownership named in `promote` / `demote`. */
+export interface OwnershipMessage {
+  readonly generation: number;
+  readonly shard: number;
+  readonly epoch: number;
+}
+
+export interface PromoteMessage extends OwnershipMessage {
+  /** The promoting master's lease epoch (for the coreapp's log). */
+  readonly leaseEpoch: number;
+}
+
+export interface DemoteMessage extends OwnershipMessage {
+  readonly reason: string;
+}
+
+/** The outcome of a dispatch hint: the coreapp serves that shard, or says it is not its primary. */
+export type DispatchOutcome = 'accepted' | 'not_primary';
+
+/** Thrown by a transport call that got no usable answer (refused, timed out, 401, 5xx). */
+export class ClusterCallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterCallError';
+  }
+}
+
+export interface ClusterTransport {
+  heartbeat(internalUrl: string, timeoutMs: number): Promise<HeartbeatAnswer>;
+  promote(internalUrl: string, message: PromoteMessage): Promise<void>;
+  demote(internalUrl: string, message: DemoteMessage): Promise<void>;
+  /** Tells a coreapp that new messages of `shard` wait in the database (a hint). */
+  dispatch(internalUrl: string, shard: number): Promise<DispatchOutcome>;
+  /** Another master's heartbeat observations. */
+  peerView(internalUrl: string, timeoutMs: number): Promise<PeerView>;
+  /** The settings changed in the database: re-read them now. */
+  settingsChanged(internalUrl: string): Promise<void>;
+  /** A coreapp is leaving (planned handover): the master re-reads the map and does not pick it. */
+  coreappLeaving(internalUrl: string, coreappId: string): Promise<void>;
+  /** Database statistics, computed by the primary master (`/v1/stats/db`). */
+  dbStats(internalUrl: string): Promise<{ readonly nodeId: string; readonly stats: unknown }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,305 @@
+/**
+ * The coreapp role (`shardgate coreapp`). It starts secondary and decides nothing about its own
+ * promotion: the primary master tells it (`promote`), it verifies the shard-map row itself, then runs
+ * a `ShardWorker` for that one shard (one upstream connection under the shard's epoch; it re-sends
+ * every unacknowledged message first) and delivers that shard's webhooks.
+ *
+ * - It answers heartbeats with what it believes it owns, and touches its node row every
+ *   `db_liveness_interval` (at once when its state changes).
+ * - It never owns two shards: a promotion for another shard while it serves one is refused.
+ * - It stops serving when demoted (for its ownership or an older one), when its worker loses the
+ *   shard (replaced upstream, stale epoch, fenced write, map moved after a pause), or on shutdown.
+ * - Planned handover (`handOver()`, on SIGTERM): it tells the primary master it is leaving, drains,
+ *   releases its shard in the map (a fenced compare-and-set), deregisters and tells the master again,
+ *   so a secondary is promoted at once.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../ports/clock.js';
+import type { ClusterTransport, DemoteMessage, HeartbeatAnswer, PromoteMessage } from '../../ports/cluster-transport.js';
+import type { ShardMap } from '../../ports/shard-map-store.js';
+import type { Stores } from '../../ports/stores.js';
+import type { UpstreamClient } from '../../ports/upstream-client.js';
+import { startInternalServer, type InternalServer } from '../../adapters/http/internal-api.js';
+import { monotonicMs } from '../gateway/bounded.js';
+import { MASTER_LEASE } from '../gateway/gateway-node.js';
+import { SettingsWatcher } from '../gateway/settings-watcher.js';
+import { ShardWorker } from './shard-worker.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+
+export interface CoreappNodeOptions {
+  readonly stores: Stores;
+  readonly clock: Clock;
+  readonly transport: ClusterTransport;
+  readonly upstream: UpstreamClient;
+  readonly nodeId: string;
+  readonly hostname: string;
+  readonly host: string;
+  readonly internalPort: number;
+  readonly clusterSecret: string;
+  readonly logger: Logger;
+}
+
+interface Ownership {
+  readonly generation: number;
+  readonly shard: number;
+  readonly epoch: number;
+  /** `verifying` until the map row checked out; `waiting` while no account is registered; then `serving`. */
+  state: 'verifying' | 'waiting' | 'serving';
+  worker: ShardWorker | null;
+}
+
+export type CoreappStatus = 'connected' | 'connecting' | 'disconnected';
+
+export class CoreappNode {
+  readonly #o: CoreappNodeOptions;
+  readonly #settings: SettingsWatcher;
+  readonly #dispatcher: WebhookDispatcher;
+  #server: InternalServer | null = null;
+  #owned: Ownership | null = null;
+  /** Ownership changes run one at a time, in arrival order. */
+  #ops: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | null = null;
+  #leaving = false;
+  #stopped = false;
+  #nextTouchAtMs = 0;
+  #lastReported = '';
+
+  constructor(options: CoreappNodeOptions) {
+    this.#o = options;
+    this.#settings = new SettingsWatcher(options.stores.settings, 500);
+    this.#dispatcher = new WebhookDispatcher({
+      stores: options.stores,
+      shards: () => (this.#owned?.state === 'serving' ? [this.#owned.shard] : []),
+      settings: () => this.#settings.application(),
+      logger: options.logger.child({ component: 'webhooks' }),
+    });
+  }
+
+  get nodeId(): string {
+    return this.#o.nodeId;
+  }
+
+  get internalUrl(): string {
+    if (this.#server === null) throw new Error('coreapp not started');
+    return this.#server.url;
+  }
+
+  async start(): Promise<void> {
+    const { stores, nodeId } = this.#o;
+    await this.#settings.start();
+    this.#server = await startInternalServer({
+      host: this.#o.host,
+      port: this.#o.internalPort,
+      secret: this.#o.clusterSecret,
+      handlers: {
+        heartbeat: () => this.heartbeat(),
+        promote: (message) => this.promote(message),
+        demote: (message) => this.demote(message),
+        dispatch: (shard) => {
+          const owned = this.#owned;
+          if (owned === null || owned.shard !== shard || owned.worker === null || this.#leaving) return 'not_primary';
+          owned.worker.notify();
+          return 'accepted';
+        },
+        settingsChanged: async () => {
+          await this.#settings.refresh();
+        },
+        status: () => ({ node_id: nodeId, role: 'coreapp', gateway_status: this.status(), owns: this.heartbeat().owns, leaving: this.#leaving }),
+      },
+    });
+    await stores.nodes.register({ id: nodeId, role: 'coreapp', hostname: this.#o.hostname, internalUrl: this.#server.url, status: 'disconnected' });
+    this.#settings.onChange(() => {
+      this.#dispatcher.notify();
+      this.#enqueue(() => this.#startWorkerIfReady());
+    });
+    this.#dispatcher.start();
+    this.#supervise();
+  }
+
+  /** What this coreapp believes it owns: only a verified ownership is claimed. */
+  heartbeat(): HeartbeatAnswer {
+    const owned = this.#owned;
+    const owns = owned === null || owned.state === 'verifying' ? null : { generation: owned.generation, shard: owned.shard, epoch: owned.epoch };
+    return { nodeId: this.#o.nodeId, owns };
+  }
+
+  status(): CoreappStatus {
+    const worker = this.#owned?.worker;
+    return worker == null ? 'disconnected' : worker.status();
+  }
+
+  /** The master promoted this coreapp: verify, then serve (answered at once; the work runs in order). */
+  promote(message: PromoteMessage): void {
+    this.#enqueue(() => this.#promote(message));
+  }
+
+  demote(message: DemoteMessage): void {
+    this.#enqueue(() => this.#demote(message));
+  }
+
+  async #promote(message: PromoteMessage): Promise<void> {
+    const { logger } = this.#o;
+    if (this.#leaving || this.#stopped) return;
+    const owned = this.#owned;
+    if (owned !== null) {
+      if (owned.generation === message.generation && owned.shard === message.shard && owned.epoch === message.epoch) return; // Told again.
+      const newerOfSame = owned.shard === message.shard && (message.generation > owned.generation || message.epoch > owned.epoch);
+      if (!newerOfSame && owned.generation >= message.generation) {
+        logger.warn({ owned: describe(owned), offered: message }, 'refused a promotion: this coreapp already owns a shard');
+        return;
+      }
+      await this.#release('a newer ownership was offered');
+    }
+    const next: Ownership = { generation: message.generation, shard: message.shard, epoch: message.epoch, state: 'verifying', worker: null };
+    this.#owned = next;
+    const map = await this.#o.stores.shardMap.current().catch(() => null);
+    if (map === null || !ownsRow(map, this.#o.nodeId, message)) {
+      logger.warn({ offered: message }, 'refused a promotion the shard map does not show');
+      this.#owned = null;
+      return;
+    }
+    next.state = 'waiting';
+    logger.info({ ...message }, 'promoted: primary coreapp of the shard');
+    await this.#startWorkerIfReady(map);
+  }
+
+  async #startWorkerIfReady(knownMap?: ShardMap): Promise<void> {
+    const owned = this.#owned;
+    if (owned === null || owned.state !== 'waiting' || this.#leaving) return;
+    const account = this.#settings.account();
+    if (account === null || account.state !== 'registered') return; // Started when an account is registered.
+    const map = knownMap ?? (await this.#o.stores.shardMap.current());
+    if (map === null || !ownsRow(map, this.#o.nodeId, owned)) {
+      this.#o.logger.warn({ owned: describe(owned) }, 'the shard map no longer names this coreapp; not serving');
+      this.#owned = null;
+      this.#report();
+      return;
+    }
+    const worker = new ShardWorker({
+      stores: this.#o.stores,
+      upstream: this.#o.upstream,
+      account: { waId: account.wa_id, credentials: account.credentials },
+      fence: { generation: owned.generation, shard: owned.shard, shards: map.generation.shards, epoch: owned.epoch },
+      nodeId: this.#o.nodeId,
+      settings: () => this.#settings.application(),
+      logger: this.#o.logger.child({ component: 'shard-worker', shard: owned.shard }),
+      onCallbacks: () => this.#dispatcher.notify(),
+    });
+    owned.worker = worker;
+    owned.state = 'serving';
+    void worker.lost.then(({ reason }) => {
+      this.#enqueue(async () => {
+        if (this.#owned?.worker !== worker) return;
+        this.#o.logger.warn({ owned: describe(owned), reason }, 'lost the shard; secondary again');
+        await this.#release(reason);
+      });
+    });
+    await worker.start();
+    this.#dispatcher.notify();
+    this.#report();
+  }
+
+  async #demote(message: DemoteMessage): Promise<void> {
+    const owned = this.#owned;
+    if (owned === null || owned.generation !== message.generation || owned.shard !== message.shard || owned.epoch > message.epoch) return;
+    this.#o.logger.warn({ owned: describe(owned), reason: message.reason }, 'demoted by the primary master');
+    await this.#release(`demoted: ${message.reason}`);
+  }
+
+  /** Stops serving the owned shard (in-flight sends finish or stay durable); secondary again. */
+  async #release(reason: string): Promise<void> {
+    const owned = this.#owned;
+    if (owned === null) return;
+    this.#owned = null;
+    await owned.worker?.stop();
+    this.#o.logger.info({ owned: describe(owned), reason }, 'stopped serving the shard');
+    this.#report();
+  }
+
+  /**
+   * Planned handover (SIGTERM): the shard goes to a secondary without waiting for a failover. Returns
+   * when this coreapp serves nothing more and has left the cluster.
+   */
+  async handOver(): Promise<void> {
+    if (this.#leaving) return;
+    this.#leaving = true;
+    const startedAt = monotonicMs();
+    await this.#tellMasterLeaving();
+    await this.#enqueue(async () => {
+      const owned = this.#owned;
+      this.#owned = null;
+      if (owned === null) return;
+      await owned.worker?.stop();
+      if (owned.state === 'serving' || owned.state === 'waiting') {
+        const released = await this.#o.stores.shardMap.assign(owned.generation, owned.shard, null, owned.epoch, this.#o.clock.nowMs()).catch(() => null);
+        this.#o.logger.info({ owned: describe(owned), released: released !== null, ms: Math.round(monotonicMs() - startedAt) }, 'handed the shard over');
+      }
+    });
+    await this.#o.stores.nodes.remove(this.#o.nodeId).catch(() => {});
+    await this.#tellMasterLeaving();
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#enqueue(() => this.#release('shutting down'));
+    await this.#dispatcher.stop();
+    this.#settings.stop();
+    await this.#server?.close();
+    await this.#o.stores.nodes.remove(this.#o.nodeId).catch(() => {});
+  }
+
+  async #tellMasterLeaving(): Promise<void> {
+    try {
+      const lease = await this.#o.stores.leases.read(MASTER_LEASE);
+      if (lease?.held !== true || lease.holder === null) return;
+      const master = await this.#o.stores.nodes.get(lease.holder);
+      if (master?.internalUrl) await this.#o.transport.coreappLeaving(master.internalUrl, this.#o.nodeId);
+    } catch (error) {
+      // No master to tell: the handover then completes by the usual failover path.
+      this.#o.logger.warn({ err: error }, 'could not tell the primary master of the handover');
+    }
+  }
+
+  #enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.#ops.then(work).catch((error: unknown) => this.#o.logger.error({ err: error }, 'ownership change failed'));
+    this.#ops = run;
+    return run;
+  }
+
+  /** Touches the node row every `db_liveness_interval`, and at once when the state it reports changed. */
+  #supervise(): void {
+    if (this.#stopped) return;
+    const now = monotonicMs();
+    const reported = this.#reportKey();
+    if (now >= this.#nextTouchAtMs || reported !== this.#lastReported) {
+      this.#nextTouchAtMs = now + this.#settings.application().db_liveness_interval * 1_000;
+      this.#lastReported = reported;
+      const owned = this.#owned;
+      void this.#o.stores.nodes
+        .touch(this.#o.nodeId, { status: this.status(), shard: owned?.state === 'serving' ? owned.shard : null })
+        .catch((error: unknown) => this.#o.logger.warn({ err: error }, 'could not touch the node row'));
+    }
+    this.#timer = setTimeout(() => this.#supervise(), 100);
+  }
+
+  #reportKey(): string {
+    const owned = this.#owned;
+    return `${this.status()}:${owned?.state === 'serving' ? owned.shard : '-'}`;
+  }
+
+  #report(): void {
+    this.#lastReported = '';
+  }
+}
+
+function ownsRow(map: ShardMap, nodeId: string, owned: { generation: number; shard: number; epoch: number }): boolean {
+  const row = map.assignments.find((a) => a.shard === owned.shard);
+  return map.generation.generation === owned.generation && map.generation.state !== 'retired' && row?.owner === nodeId && row.epoch === owned.epoch;
+}
+
+function describe(owned: Ownership): string {
+  return `generation ${owned.generation} shard ${owned.shard} epoch ${owned.epoch}`;
+}

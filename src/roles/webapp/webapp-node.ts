@@ -1,0 +1,240 @@
+/**
+ * The webapp role (`shardgate webapp`): the public REST API of a cluster. It holds no upstream
+ * connection. Messages are durable before the 201 (so no request fails while a shard fails over);
+ * then the shard's primary coreapp gets a hint over the internal API (`ShardRouter`), which it
+ * may miss without loss because coreapps also poll.
+ *
+ * `/v1/health` and `/v1/support` take the cluster form, read from the node registry, the lease and
+ * the shard map (`readTopology`); `/v1/stats/db` is asked of the primary master.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { routingCacheMs } from '../../core/limits.js';
+import type { Clock } from '../../ports/clock.js';
+import type { ClusterTransport } from '../../ports/cluster-transport.js';
+import type { ShardDispatch } from '../../ports/shard-dispatch.js';
+import type { Stores } from '../../ports/stores.js';
+import type { UpstreamAccounts } from '../../ports/upstream-client.js';
+import { startInternalServer, type InternalServer } from '../../adapters/http/internal-api.js';
+import { monotonicMs, withDeadline } from '../gateway/bounded.js';
+import { readTopology } from '../gateway/cluster-topology.js';
+import { MASTER_LEASE } from '../gateway/gateway-node.js';
+import { SettingsWatcher } from '../gateway/settings-watcher.js';
+import { ensureAdminUser } from './admin-user.js';
+import { buildWebapp } from './build-webapp.js';
+import { DEFAULT_WEBAPP_OPTIONS, type ClusterHealthRole, type GatewayStatus, type WebappOptions } from './webapp-deps.js';
+
+/** Internal calls made while answering a public request wait at most this long. */
+const internalCallDeadlineMs = 1_000;
+
+export interface WebappNodeOptions {
+  readonly stores: Stores;
+  readonly clock: Clock;
+  readonly transport: ClusterTransport;
+  readonly accounts: UpstreamAccounts;
+  readonly nodeId: string;
+  readonly hostname: string;
+  readonly version: string;
+  readonly host: string;
+  readonly port: number;
+  readonly internalPort: number;
+  readonly clusterSecret: string;
+  readonly adminPassword: string | null;
+  readonly dbEngine: string;
+  readonly webappOptions?: Partial<WebappOptions>;
+  readonly logger: Logger;
+}
+
+/**
+ * Sends the dispatch hint to the primary coreapp of a shard: owners looked up in the shard map and
+ * node registry (cached `routingCacheMs`, dropped when a coreapp answers "not primary" or does not
+ * answer); at most one hint in flight per shard, with one more queued behind it however many messages
+ * arrive meanwhile.
+ */
+export class ShardRouter implements ShardDispatch {
+  readonly #stores: Stores;
+  readonly #transport: ClusterTransport;
+  readonly #logger: Logger;
+  #owners: { readonly byShard: ReadonlyMap<number, string>; readonly atMs: number } | null = null;
+  readonly #inFlight = new Set<number>();
+  readonly #again = new Set<number>();
+
+  constructor(stores: Stores, transport: ClusterTransport, logger: Logger) {
+    this.#stores = stores;
+    this.#transport = transport;
+    this.#logger = logger;
+  }
+
+  notify(shard: number): void {
+    if (this.#inFlight.has(shard)) {
+      this.#again.add(shard);
+      return;
+    }
+    this.#inFlight.add(shard);
+    void this.#send(shard).finally(() => {
+      this.#inFlight.delete(shard);
+      if (this.#again.delete(shard)) this.notify(shard);
+    });
+  }
+
+  /** Forget the owners (the map changed). */
+  invalidate(): void {
+    this.#owners = null;
+  }
+
+  async #send(shard: number): Promise<void> {
+    try {
+      const url = (await this.#ownersByShard()).get(shard);
+      if (url === undefined) return; // No primary now (failover in progress): the message waits in the database.
+      if ((await this.#transport.dispatch(url, shard)) === 'not_primary') this.invalidate();
+    } catch (error) {
+      this.invalidate();
+      this.#logger.debug({ err: error, shard }, 'dispatch hint not delivered (the coreapp polls)');
+    }
+  }
+
+  async #ownersByShard(): Promise<ReadonlyMap<number, string>> {
+    const now = monotonicMs();
+    if (this.#owners !== null && now - this.#owners.atMs < routingCacheMs) return this.#owners.byShard;
+    const [map, nodes] = await Promise.all([this.#stores.shardMap.current(), this.#stores.nodes.list()]);
+    const urls = new Map(nodes.nodes.map((n) => [n.id, n.internalUrl]));
+    const byShard = new Map<number, string>();
+    for (const a of map?.assignments ?? []) {
+      const url = a.owner === null ? null : urls.get(a.owner);
+      if (url) byShard.set(a.shard, url);
+    }
+    this.#owners = { byShard, atMs: now };
+    return byShard;
+  }
+}
+
+export class WebappNode {
+  readonly #o: WebappNodeOptions;
+  readonly #settings: SettingsWatcher;
+  readonly #router: ShardRouter;
+  #server: InternalServer | null = null;
+  #api: FastifyInstance | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(options: WebappNodeOptions) {
+    this.#o = options;
+    this.#settings = new SettingsWatcher(options.stores.settings, 500);
+    this.#router = new ShardRouter(options.stores, options.transport, options.logger.child({ component: 'router' }));
+  }
+
+  get nodeId(): string {
+    return this.#o.nodeId;
+  }
+
+  get internalUrl(): string {
+    if (this.#server === null) throw new Error('webapp not started');
+    return this.#server.url;
+  }
+
+  async start(): Promise<{ apiUrl: string; admin: { username: string; password: string | null; created: boolean } }> {
+    const { stores, clock, nodeId, logger } = this.#o;
+    await this.#settings.start();
+    const admin = await ensureAdminUser(stores, clock, this.#o.adminPassword);
+    this.#server = await startInternalServer({
+      host: this.#o.host,
+      port: this.#o.internalPort,
+      secret: this.#o.clusterSecret,
+      handlers: {
+        settingsChanged: async () => {
+          await this.#settings.refresh();
+        },
+        status: () => ({ node_id: nodeId, role: 'webapp' }),
+      },
+    });
+    await stores.nodes.register({ id: nodeId, role: 'webapp', hostname: this.#o.hostname, internalUrl: this.#server.url, status: 'serving' });
+    this.#api = await buildWebapp({
+      stores,
+      clock,
+      nodeId,
+      version: this.#o.version,
+      dispatch: this.#router,
+      upstream: this.#o.accounts,
+      gatewayStatus: (): GatewayStatus => 'disconnected',
+      support: () => ({}),
+      cluster: {
+        health: () => this.#health(),
+        support: () => this.#support(),
+        dbStats: () => this.#dbStats(),
+        settingsChanged: () => void this.#tellPrimaryMaster((url) => this.#o.transport.settingsChanged(url)),
+      },
+      options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
+      logger: logger.child({ component: 'webapp' }),
+    });
+    const address = await this.#api.listen({ host: this.#o.host, port: this.#o.port });
+    this.#touch();
+    return { apiUrl: address.replace('[::1]', 'localhost'), admin };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#api?.close();
+    await this.#server?.close();
+    this.#settings.stop();
+    await this.#o.stores.nodes.remove(this.#o.nodeId).catch(() => {});
+  }
+
+  #touch(): void {
+    if (this.#stopped) return;
+    void this.#o.stores.nodes.touch(this.#o.nodeId, { status: 'serving' }).catch((error: unknown) => this.#o.logger.warn({ err: error }, 'could not touch the node row'));
+    this.#timer = setTimeout(() => this.#touch(), this.#settings.application().db_liveness_interval * 1_000);
+  }
+
+  async #health(): Promise<Record<string, { gateway_status: GatewayStatus; role: ClusterHealthRole }>> {
+    const topology = await readTopology(this.#o.stores, this.#settings.application().db_liveness_interval);
+    const health: Record<string, { gateway_status: GatewayStatus; role: ClusterHealthRole }> = {};
+    for (const node of topology.nodes) {
+      if (!node.alive || (node.role !== 'primary_master' && node.role !== 'secondary_master' && node.role !== 'coreapp')) continue;
+      health[node.node_id] = { gateway_status: node.gateway_status, role: node.role };
+    }
+    return health;
+  }
+
+  async #support(): Promise<Record<string, Record<string, unknown>>> {
+    const topology = await readTopology(this.#o.stores, this.#settings.application().db_liveness_interval);
+    const account = this.#settings.account();
+    const support: Record<string, Record<string, unknown>> = {};
+    for (const node of topology.nodes) {
+      if (!node.alive) continue;
+      support[node.node_id] = {
+        multi_connect: (topology.shards ?? 1) > 1,
+        role: node.role,
+        // On-Prem's shape: `[[owned, owned]]`, the primary master also owning the control shard -1.
+        shards: node.shard !== null ? [[node.shard, node.shard]] : node.role === 'primary_master' ? [[-1, -1]] : [],
+        epoch: node.epoch,
+        gateway_status: node.gateway_status,
+        hostname: node.hostname,
+        heartbeat_age_ms: node.heartbeat_age_ms,
+        db_engine: this.#o.dbEngine,
+        debug_info: account?.state === 'registered' ? account.wa_id : 'unregistered',
+        version: this.#o.version,
+      };
+    }
+    return support;
+  }
+
+  async #dbStats(): Promise<{ nodeId: string; stats: unknown } | null> {
+    return this.#tellPrimaryMaster((url) => withDeadline(this.#o.transport.dbStats(url), internalCallDeadlineMs, 'db stats'));
+  }
+
+  /** Calls the primary master's internal API; null when there is none or it does not answer. */
+  async #tellPrimaryMaster<T>(call: (internalUrl: string) => Promise<T>): Promise<T | null> {
+    try {
+      const lease = await this.#o.stores.leases.read(MASTER_LEASE);
+      if (lease?.held !== true || lease.holder === null) return null;
+      const master = await this.#o.stores.nodes.get(lease.holder);
+      if (!master?.internalUrl) return null;
+      return await call(master.internalUrl);
+    } catch (error) {
+      this.#o.logger.debug({ err: error }, 'the primary master did not answer');
+      return null;
+    }
+  }
+}
