@@ -112,7 +112,17 @@ export class MasterNode {
           this.#kick();
         },
         dbStats: async () => ({ nodeId, stats: await dbStats(stores) }),
-        status: () => ({ node_id: nodeId, role: this.#machine.role() === 'primary' ? 'primary_master' : 'secondary_master', lease_epoch: this.#machine.leaseEpoch() }),
+        status: () => {
+          const intervals = this.#machine.intervals();
+          return {
+            node_id: nodeId,
+            role: this.#machine.role() === 'primary' ? 'primary_master' : 'secondary_master',
+            lease_epoch: this.#machine.leaseEpoch(),
+            // The intervals in force (a shortened threshold is phased in: docs/control-plane.md).
+            heartbeat_ms: intervals.heartbeatMs,
+            unhealthy_ms: intervals.unhealthyMs,
+          };
+        },
       },
     });
     await stores.nodes.register({ id: nodeId, role: 'master', hostname: this.#o.hostname, internalUrl: this.#server.url, status: 'secondary_master' });
