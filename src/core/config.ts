@@ -183,3 +183,8 @@ export function parseConfig(sources: ConfigSources): Config {
     upstream: parseChoice(raw(sources, 'upstream'), UPSTREAMS, 'sim'),
   });
 }
+
+/** `0.0.0.0` / `::` listen on every address but cannot be reached at: a cluster node then needs an advertised address. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}

@@ -196,7 +196,7 @@ export const coreappSendRetryDelayMsMax = 10_000;
 export const coreappStoreRetryDelayMs = 500;
 /** `stop()` waits at most this long for the acks of in-flight sends. */
 export const coreappStopDrainMs = 5_000;
-/** A loop turn this much later than expected (an event-loop pause) re-checks ownership before sending. */
+/** A loop turn this much later than expected (or one heartbeat interval, if shorter) is an event-loop pause: ownership is re-checked before sending. */
 export const coreappPauseRecheckMs = 1_000;
 
 /** The upstream adapters (src/adapters/upstream). */

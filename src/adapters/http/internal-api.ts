@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Agent, request } from 'undici';
+import { isWildcardHost } from '../../core/config.js';
 import type { OwnershipClaim, PeerView } from '../../core/master/cluster-view.js';
 import {
   ClusterCallError,
@@ -54,6 +55,8 @@ export interface InternalHandlers {
 
 export interface InternalServerOptions {
   readonly host: string;
+  /** The address other nodes reach this one at (registered in the node registry); default `host`. */
+  readonly advertiseHost?: string;
   readonly port: number;
   readonly secret: string;
   readonly handlers: InternalHandlers;
@@ -167,8 +170,9 @@ export async function startInternalServer(options: InternalServerOptions): Promi
   }
   const address = await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as { port: number }).port;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return { url: address.startsWith('http') ? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}` : address, close: () => app.close() };
+  const advertised = options.advertiseHost ?? (isWildcardHost(options.host) ? '127.0.0.1' : options.host);
+  const host = advertised.includes(':') ? `[${advertised}]` : advertised;
+  return { url: address.startsWith('http') ? `http://${host}:${port}` : address, close: () => app.close() };
 }
 
 /** Client side: one keep-alive connection pool for every internal call of this process. */
@@ -186,7 +190,11 @@ export class HttpClusterTransport implements ClusterTransport {
   async heartbeat(internalUrl: string, timeoutMs: number): Promise<HeartbeatAnswer> {
     const body = (await this.#call('GET', internalUrl, INTERNAL_PATHS.heartbeat, undefined, timeoutMs)) as { node_id?: unknown; owns?: unknown };
     if (typeof body.node_id !== 'string') throw new ClusterCallError(`heartbeat of ${internalUrl}: malformed answer`);
-    return { nodeId: body.node_id, owns: body.owns === null || body.owns === undefined ? null : (ownershipFrom(body.owns) as OwnershipClaim | null) };
+    if (body.owns === null || body.owns === undefined) return { nodeId: body.node_id, owns: null };
+    // A garbled claim must not read as "owns nothing" (that would make the coreapp a candidate).
+    const owns: OwnershipClaim | null = ownershipFrom(body.owns);
+    if (owns === null) throw new ClusterCallError(`heartbeat of ${internalUrl}: malformed ownership claim`);
+    return { nodeId: body.node_id, owns };
   }
 
   async promote(internalUrl: string, message: PromoteMessage): Promise<void> {

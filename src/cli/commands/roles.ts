@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
-import { ConfigError, type Config } from '../../core/config.js';
+import { ConfigError, isWildcardHost, type Config } from '../../core/config.js';
 import { addConfigOptions, configFrom, runAction } from '../config-options.js';
 import { VERSION } from '../version.js';
 
@@ -20,6 +20,7 @@ export const READY_PREFIX = 'SHARDGATE_READY ';
 
 interface RoleFlags extends Record<string, unknown> {
   upstreamUrl?: string;
+  advertiseHost?: string;
 }
 
 type Role = 'master' | 'coreapp' | 'webapp';
@@ -40,6 +41,9 @@ export function registerRoleCommands(program: Command): void {
     if (role !== 'master') {
       command.addOption(new Option('--upstream-url <url>', 'the upstream network: http://host:port of a running shardgate sim').env('SHARDGATE_UPSTREAM_URL'));
     }
+    command.addOption(
+      new Option('--advertise-host <address>', 'the address other nodes reach this one at (required when --host is 0.0.0.0 or ::)').env('SHARDGATE_ADVERTISE_HOST'),
+    );
     addConfigOptions(command, ['databaseUrl', 'dataDir', 'host', ...(role === 'webapp' ? (['apiPort'] as const) : []), 'internalPort', 'clusterSecret', 'logLevel']);
     command.action(runAction(async (flags: RoleFlags) => runRole(role, configFrom(flags), flags)));
   }
@@ -61,6 +65,10 @@ function requireUpstream(flags: RoleFlags): string {
 
 async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<void> {
   const secret = requireSecret(config);
+  const advertiseHost = flags.advertiseHost ?? (isWildcardHost(config.host) ? null : config.host);
+  if (advertiseHost === null) {
+    throw new ConfigError('--advertise-host', `missing --advertise-host: --host ${config.host} listens everywhere, so other nodes need the address to reach this one at`);
+  }
   const upstreamUrl = role === 'master' ? null : requireUpstream(flags);
   if (config.upstream === 'cloud') throw new ConfigError('--upstream', 'invalid --upstream=cloud: the Cloud API upstream is not available in this version (allowed: sim)');
   const [{ pino }, db, migrate, storesModule, http, clockModule, nodeIdModule] = await Promise.all([
@@ -85,7 +93,7 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   const transport = new http.HttpClusterTransport(secret);
   const host = hostname();
   const nodeId = nodeIdModule.newNodeId(host);
-  const common = { stores, clock, transport, nodeId, hostname: host, host: config.host, internalPort: config.internalPort, clusterSecret: secret, logger };
+  const common = { stores, clock, transport, nodeId, hostname: host, host: config.host, advertiseHost, internalPort: config.internalPort, clusterSecret: secret, logger };
 
   let node: { stop(): Promise<void>; internalUrl: string };
   let apiUrl: string | null = null;

@@ -34,6 +34,8 @@ export interface CoreappNodeOptions {
   readonly nodeId: string;
   readonly hostname: string;
   readonly host: string;
+  /** The address other nodes reach this one at (default: `host`). */
+  readonly advertiseHost?: string;
   readonly internalPort: number;
   readonly clusterSecret: string;
   readonly logger: Logger;
@@ -89,6 +91,7 @@ export class CoreappNode {
     await this.#settings.start();
     this.#server = await startInternalServer({
       host: this.#o.host,
+      ...(this.#o.advertiseHost === undefined ? {} : { advertiseHost: this.#o.advertiseHost }),
       port: this.#o.internalPort,
       secret: this.#o.clusterSecret,
       handlers: {

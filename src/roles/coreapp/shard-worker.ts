@@ -222,7 +222,10 @@ export class ShardWorker {
 
   async #turn(): Promise<void> {
     const now = Date.now();
-    const paused = this.#lastTurnAtMs > 0 && now - this.#lastTurnAtMs > this.#pollIntervalMs + coreappPauseRecheckMs;
+    // A gap longer than a heartbeat interval beyond the poll interval is a pause (a failover needs the
+    // coreapp silent for unhealthy_interval ≥ 3 heartbeats, so a shorter one cannot hide a takeover).
+    const pauseMs = Math.min(coreappPauseRecheckMs, this.#o.settings().heartbeat_interval * 1_000);
+    const paused = this.#lastTurnAtMs > 0 && now - this.#lastTurnAtMs > this.#pollIntervalMs + pauseMs;
     this.#lastTurnAtMs = now;
     this.#moreWork = false;
     this.#noticeClosedSession();

@@ -52,6 +52,8 @@ export interface MasterNodeOptions {
   readonly nodeId: string;
   readonly hostname: string;
   readonly host: string;
+  /** The address other nodes reach this one at (default: `host`). */
+  readonly advertiseHost?: string;
   readonly internalPort: number;
   readonly clusterSecret: string;
   readonly logger: Logger;
@@ -100,6 +102,7 @@ export class MasterNode {
     this.#settings.onChange(() => this.#onSettingsChanged());
     this.#server = await startInternalServer({
       host: this.#o.host,
+      ...(this.#o.advertiseHost === undefined ? {} : { advertiseHost: this.#o.advertiseHost }),
       port: this.#o.internalPort,
       secret: this.#o.clusterSecret,
       handlers: {

@@ -36,6 +36,8 @@ export interface WebappNodeOptions {
   readonly hostname: string;
   readonly version: string;
   readonly host: string;
+  /** The address other nodes reach this one at (default: `host`). */
+  readonly advertiseHost?: string;
   readonly port: number;
   readonly internalPort: number;
   readonly clusterSecret: string;
@@ -138,6 +140,7 @@ export class WebappNode {
     const admin = await ensureAdminUser(stores, clock, this.#o.adminPassword);
     this.#server = await startInternalServer({
       host: this.#o.host,
+      ...(this.#o.advertiseHost === undefined ? {} : { advertiseHost: this.#o.advertiseHost }),
       port: this.#o.internalPort,
       secret: this.#o.clusterSecret,
       handlers: {
