@@ -32,11 +32,23 @@ export type DispatchOutcome = 'accepted' | 'not_primary';
 
 /** Thrown by a transport call that got no usable answer (refused, timed out, 401, 5xx). */
 export class ClusterCallError extends Error {
-  constructor(message: string) {
+  /** The HTTP status when the node answered (with an error), else null. */
+  readonly statusCode: number | null;
+  /** The node's own explanation, when it gave one. */
+  readonly details: string | null;
+  constructor(message: string, statusCode: number | null = null, details: string | null = null) {
     super(message);
     this.name = 'ClusterCallError';
+    this.statusCode = statusCode;
+    this.details = details;
   }
 }
+
+/** A shard-count change the primary master refused (bad request for the cluster as it is now). */
+export class ShardChangeRefusedError extends Error {}
+
+/** This node does not hold the master lease. */
+export class NotPrimaryMasterError extends Error {}
 
 export interface ClusterTransport {
   heartbeat(internalUrl: string, timeoutMs: number): Promise<HeartbeatAnswer>;
@@ -52,5 +64,7 @@ export interface ClusterTransport {
   coreappLeaving(internalUrl: string, coreappId: string): Promise<void>;
   /** Database statistics, computed by the primary master (`/v1/stats/db`). */
   dbStats(internalUrl: string): Promise<{ readonly nodeId: string; readonly stats: unknown }>;
+  /** Asks the primary master to change the shard count; resolves when the new generation serves. */
+  changeShards(internalUrl: string, shards: number, timeoutMs: number): Promise<{ readonly shards: number; readonly generation: number; readonly ms: number }>;
   close(): Promise<void>;
 }

@@ -53,6 +53,21 @@ export interface MessageStore {
    * the accepted rows — so the API can check its backlog bound often.
    */
   countAccepted(): Promise<number>;
+  /**
+   * True when `generation` is not retired. Inside `Stores.inTransaction` it also holds the
+   * generation's row (a shared lock on PostgreSQL and MySQL; SQLite transactions are serial) until
+   * the transaction ends, so a shard-count change cannot retire the generation between this check and
+   * the commit of messages inserted into it: no message lands in a generation after it was retired.
+   */
+  generationOpen(generation: number): Promise<boolean>;
+  /** Accepted messages of generations older than `generation`, `seq > afterSeq`, in `seq` order, at most `limit`. */
+  acceptedBefore(generation: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]>;
+  /**
+   * Moves accepted messages of older generations into `generation`, each to the shard given (a
+   * shard-count change re-routes what was not sent yet). `seq` is kept, so per-recipient order is
+   * kept. Messages no longer accepted, or already in `generation`, are left alone. Returns how many moved.
+   */
+  moveToGeneration(moves: readonly { readonly id: string; readonly shard: number }[], generation: number, nowMs: number): Promise<number>;
 }
 
 /** Status order; `failed` is final and reachable only from accepted or sent. */

@@ -136,6 +136,9 @@ function emptyActivity(): ActivityCounters {
 export class SimChecker {
   private readonly ids = new Set<string>();
   private readonly arrival: string[] = [];
+  /** Parallel to `arrival`: when each message arrived (the simulator's clock, Unix ms) and on which shard. */
+  private readonly arrivalAt: number[] = [];
+  private readonly arrivalShard: number[] = [];
   private readonly order = new OrderTracker();
   private readonly shards = new Map<string, ShardCounts>();
   private readonly listed: Violation[] = [];
@@ -182,6 +185,8 @@ export class SimChecker {
     if (o.full || this.ids.size >= this.idsMax) return 'overloaded';
     this.ids.add(id);
     this.arrival.push(id);
+    this.arrivalAt.push(Math.round(o.nowMs));
+    this.arrivalShard.push(o.shard);
     counts.messages_unique += 1;
     const broken = this.order.observe(o.account, to, o.shards, seq, id);
     if (broken !== null) {
@@ -232,10 +237,16 @@ export class SimChecker {
   }
 
   /** Received message ids in arrival order, from position `after` (exclusive cursor), at most `limit`. */
-  messagesPage(after: number, limit: number): { ids: string[]; next: number | null; total: number } {
+  messagesPage(after: number, limit: number): { ids: string[]; at_ms: number[]; shards: number[]; next: number | null; total: number } {
     const start = Math.max(0, after);
     const end = Math.min(this.arrival.length, start + Math.min(limit, simMessagesPageMax));
-    return { ids: this.arrival.slice(start, end), next: end < this.arrival.length ? end : null, total: this.arrival.length };
+    return {
+      ids: this.arrival.slice(start, end),
+      at_ms: this.arrivalAt.slice(start, end),
+      shards: this.arrivalShard.slice(start, end),
+      next: end < this.arrival.length ? end : null,
+      total: this.arrival.length,
+    };
   }
 
   /** The ids among `ids` the network never received. */
@@ -273,6 +284,8 @@ export class SimChecker {
   reset(): void {
     this.ids.clear();
     this.arrival.length = 0;
+    this.arrivalAt.length = 0;
+    this.arrivalShard.length = 0;
     this.order.clear();
     this.listed.length = 0;
     this.unlisted = 0;

@@ -90,7 +90,7 @@ function registerCheckerRoutes(app: FastifyInstance, network: SimNetwork): void 
       return sendError(reply, ERRORS.PARAMETER_INVALID, `after must be a non-negative integer and limit 1-${simMessagesPageMax}`);
     }
     const page = network.checker.messagesPage(after, limit);
-    return { ids: page.ids, next_after: page.next, total: page.total };
+    return { ids: page.ids, arrived_at_ms: page.at_ms, shards: page.shards, next_after: page.next, total: page.total };
   });
   app.post('/sim/messages/missing', async (request, reply) => {
     const { ids } = bodyOf(request.body);

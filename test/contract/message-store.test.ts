@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { storeBatchSizeMax } from '../../src/core/limits.js';
-import type { MessageStatus, MessageStore, NewMessage } from '../../src/ports/message-store.js';
+import type { MessageStatus, MessageStore, NewMessage, StoredMessage } from '../../src/ports/message-store.js';
 import type { ShardMap, ShardMapStore } from '../../src/ports/shard-map-store.js';
 import { CONTRACT_TARGETS, type TargetInstance } from '../support/contract-targets.js';
 import { seededRandom, testSeed } from '../support/seeded-random.js';
@@ -174,6 +174,46 @@ for (const target of CONTRACT_TARGETS) {
       if (shard0 === undefined) throw new Error('shard 0 missing from the new generation');
       const newId = (await messages.insert(message({ generation: next.generation.generation, shard: 0 }))).message.id;
       expect(await messages.markSent([newId], { generation: next.generation.generation, shard: 0, epoch: shard0.epoch }, T0)).toBe(1);
+    });
+
+    it('a shard-count change: generationOpen, acceptedBefore and moveToGeneration re-route what was not sent, keeping seq', async () => {
+      const map = await currentMap(instance.stores.shardMap);
+      const old = map.generation.generation;
+      expect(await messages.generationOpen(old)).toBe(true);
+      expect(await messages.generationOpen(987_654)).toBe(false);
+      const waiting: StoredMessage[] = [];
+      for (let i = 0; i < 5; i++) waiting.push((await messages.insert(message({ generation: old, shard: 0, recipient: `1555100${i}` }))).message);
+      const sentId = (await messages.insert(message({ generation: old, shard: 0 }))).message.id;
+      await messages.recordStatus(sentId, 'sent', T0);
+      const next = await instance.stores.shardMap.beginGeneration(old, 4, T0);
+      if (next === null) throw new Error('beginGeneration lost its compare-and-set');
+      const gen = next.generation.generation;
+      expect(await messages.generationOpen(old)).toBe(false);
+      expect(await messages.generationOpen(gen)).toBe(true);
+      // Every accepted message of older generations, in seq order, paged; the sent one is not among them.
+      const first = await messages.acceptedBefore(gen, 0, 3);
+      const rest = await messages.acceptedBefore(gen, first.at(-1)?.seq ?? 0, 1_000);
+      const found = [...first, ...rest].filter((m) => waiting.some((w) => w.id === m.id));
+      expect(found.map((m) => m.id)).toEqual(waiting.map((m) => m.id));
+      expect([...first, ...rest].map((m) => m.id)).not.toContain(sentId);
+      const seqs = [...first, ...rest].map((m) => m.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      // Move them to shards of the new generation; a second move (or one of a sent message) changes nothing.
+      const moves = waiting.map((m, i) => ({ id: m.id, shard: i % 4 }));
+      expect(await messages.moveToGeneration([...moves, { id: sentId, shard: 1 }], gen, T0 + 1)).toBe(5);
+      expect(await messages.moveToGeneration(moves, gen, T0 + 2)).toBe(0);
+      for (const [i, m] of waiting.entries()) {
+        expect(await messages.get(m.id)).toMatchObject({ generation: gen, shard: i % 4, seq: m.seq, status: 'accepted', updatedAtMs: T0 + 1 });
+      }
+      expect(await messages.get(sentId)).toMatchObject({ generation: old, status: 'sent' });
+      expect((await messages.acceptedBefore(gen, 0, 1_000)).filter((m) => waiting.some((w) => w.id === m.id))).toEqual([]);
+      expect((await messages.pending(gen, 2, 0, 1_000)).map((m) => m.id)).toEqual([waiting[2]?.id]);
+    });
+
+    it('generationOpen holds inside a transaction and answers the same as outside it', async () => {
+      const map = await currentMap(instance.stores.shardMap);
+      const open = await instance.stores.inTransaction(async (tx) => tx.messages.generationOpen(map.generation.generation));
+      expect(open).toBe(map.generation.state !== 'retired');
     });
 
     it('markSent takes at most storeBatchSizeMax ids, and none is a no-op', async () => {

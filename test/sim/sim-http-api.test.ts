@@ -92,9 +92,10 @@ describe('sim HTTP API', () => {
     const to = recipientOn(random, 0, 2);
     network.receive(conn, JSON.stringify({ type: 'send', epoch: 1, messages: [1, 2, 3].map((i) => message(`m${i}`, to, i)) }), now);
     const page = await app.inject({ method: 'GET', url: '/sim/messages?after=0&limit=2' });
-    expect(page.json()).toEqual({ ids: ['m1', 'm2'], next_after: 2, total: 3 });
+    const t = Math.round(now);
+    expect(page.json()).toEqual({ ids: ['m1', 'm2'], arrived_at_ms: [t, t], shards: [0, 0], next_after: 2, total: 3 });
     const rest = await app.inject({ method: 'GET', url: '/sim/messages?after=2' });
-    expect(rest.json()).toEqual({ ids: ['m3'], next_after: null, total: 3 });
+    expect(rest.json()).toEqual({ ids: ['m3'], arrived_at_ms: [t], shards: [0], next_after: null, total: 3 });
     expect((await app.inject({ method: 'GET', url: `/sim/messages?limit=${simMessagesPageMax + 1}` })).statusCode).toBe(400);
     const missing = await app.inject({ method: 'POST', url: '/sim/messages/missing', payload: { ids: ['m2', 'lost'] } });
     expect(missing.json()).toEqual({ checked: 2, missing: ['lost'] });

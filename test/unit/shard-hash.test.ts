@@ -42,3 +42,19 @@ describe('shard hash', () => {
     expect([0, 3, 64, '2', 2.5].some(isShardCount)).toBe(false);
   });
 });
+
+describe('shard hash distribution', () => {
+  it('1,000,000 sequential phone numbers spread over 32 shards within ±3 % of the mean (and over 2–16 too)', () => {
+    const total = 1_000_000;
+    for (const shards of [2, 4, 8, 16, 32] as const) {
+      const counts = new Array<number>(shards).fill(0);
+      for (let i = 0; i < total; i++) {
+        const shard = shardOf(String(16_315_550_000 + i), shards);
+        counts[shard] = (counts[shard] ?? 0) + 1;
+      }
+      const mean = total / shards;
+      const worst = Math.max(...counts.map((c) => Math.abs(c - mean) / mean));
+      expect(worst, `${shards} shards: ${counts.join(' ')}`).toBeLessThanOrEqual(0.03);
+    }
+  });
+});

@@ -14,6 +14,8 @@ import { isWildcardHost } from '../../core/config.js';
 import type { OwnershipClaim, PeerView } from '../../core/master/cluster-view.js';
 import {
   ClusterCallError,
+  NotPrimaryMasterError,
+  ShardChangeRefusedError,
   type ClusterTransport,
   type DemoteMessage,
   type DispatchOutcome,
@@ -31,6 +33,7 @@ export const INTERNAL_PATHS = {
   coreappLeaving: '/internal/coreapp-leaving',
   dbStats: '/internal/stats/db',
   status: '/internal/status',
+  shards: '/internal/shards',
 } as const;
 
 /** What a node says about itself on `GET /internal/status` (for `cluster status` and the dashboard). */
@@ -51,6 +54,8 @@ export interface InternalHandlers {
   coreappLeaving?(coreappId: string): void;
   dbStats?(): Promise<{ readonly nodeId: string; readonly stats: unknown }>;
   status?(): NodeStatusAnswer | Promise<NodeStatusAnswer>;
+  /** Change the shard count (the primary master); throws `ShardChangeRefusedError` / `NotPrimaryMasterError`. */
+  changeShards?(shards: number): Promise<{ readonly shards: number; readonly generation: number; readonly ms: number }>;
 }
 
 export interface InternalServerOptions {
@@ -168,6 +173,21 @@ export async function startInternalServer(options: InternalServerOptions): Promi
     const status = h.status.bind(h);
     app.get(INTERNAL_PATHS.status, async () => status());
   }
+  if (h.changeShards) {
+    const changeShards = h.changeShards.bind(h);
+    app.post(INTERNAL_PATHS.shards, async (request, reply) => {
+      const shards = (request.body as Record<string, unknown> | null)?.['shards'];
+      if (!nonNegativeInt(shards)) return reply.code(400).send(BAD_REQUEST);
+      try {
+        return await changeShards(shards);
+      } catch (error) {
+        const details = (error as Error).message;
+        if (error instanceof ShardChangeRefusedError) return reply.code(409).send({ error: 'refused', details });
+        if (error instanceof NotPrimaryMasterError) return reply.code(503).send({ error: 'not_primary_master', details });
+        return reply.code(500).send({ error: 'failed', details });
+      }
+    });
+  }
   const address = await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as { port: number }).port;
   const advertised = options.advertiseHost ?? (isWildcardHost(options.host) ? '127.0.0.1' : options.host);
@@ -243,6 +263,11 @@ export class HttpClusterTransport implements ClusterTransport {
     return (await this.#call('GET', internalUrl, INTERNAL_PATHS.status, undefined, timeoutMs)) as NodeStatusAnswer;
   }
 
+  async changeShards(internalUrl: string, shards: number, timeoutMs: number): Promise<{ shards: number; generation: number; ms: number }> {
+    const body = (await this.#call('POST', internalUrl, INTERNAL_PATHS.shards, { shards }, timeoutMs)) as { shards?: unknown; generation?: unknown; ms?: unknown };
+    return { shards: Number(body.shards), generation: Number(body.generation), ms: Number(body.ms) };
+  }
+
   async close(): Promise<void> {
     await this.#agent.close();
   }
@@ -261,7 +286,14 @@ export class HttpClusterTransport implements ClusterTransport {
       });
       const text = await response.body.text();
       if (response.statusCode >= 300 && !alsoOk.includes(response.statusCode)) {
-        throw new ClusterCallError(`${method} ${base}${path}: HTTP ${response.statusCode}`);
+        let details: string | null = null;
+        try {
+          const parsed = JSON.parse(text) as { details?: unknown };
+          details = typeof parsed.details === 'string' ? parsed.details : null;
+        } catch {
+          // Not JSON: no details.
+        }
+        throw new ClusterCallError(`${method} ${base}${path}: HTTP ${response.statusCode}${details ? `: ${details}` : ''}`, response.statusCode, details);
       }
       return text.length === 0 ? {} : (JSON.parse(text) as unknown);
     } catch (error) {

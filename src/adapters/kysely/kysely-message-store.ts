@@ -6,7 +6,7 @@
  * may move forward from.
  */
 import { clampLimit } from '../../core/bounds.js';
-import type { Insertable, Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import { messageIdLengthMax, idempotencyKeyLengthMax, storeBatchSizeMax, waIdLengthMax } from '../../core/limits.js';
 import {
   MESSAGE_STATUS_RANK,
@@ -125,6 +125,48 @@ export class KyselyMessageStore implements MessageStore {
     return counts;
   }
 
+  async generationOpen(generation: number): Promise<boolean> {
+    const query = this.#database.db.selectFrom('shard_generations').select('state').where('generation', '=', generation);
+    // SQLite transactions are serial (`begin immediate`); the others take a shared lock on the row.
+    const locked =
+      this.#database.dialect === 'postgres' ? query.forShare() : this.#database.dialect === 'mysql' ? query.modifyEnd(sql`lock in share mode`) : query;
+    const row = await locked.executeTakeFirst();
+    return row !== undefined && row.state !== 'retired';
+  }
+
+  async acceptedBefore(generation: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]> {
+    const bounded = clampLimit(limit, storeBatchSizeMax);
+    if (bounded === 0) return [];
+    const rows = await this.#database.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('status', '=', 'accepted')
+      .where('generation', '<', generation)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(bounded)
+      .execute();
+    return rows.map(toStoredMessage);
+  }
+
+  async moveToGeneration(moves: readonly { readonly id: string; readonly shard: number }[], generation: number, nowMs: number): Promise<number> {
+    assertBatch(moves.map((m) => m.id));
+    let moved = 0;
+    // One UPDATE per target shard (at most `shards` statements per batch); each is idempotent.
+    const byShard = new Map<number, string[]>();
+    for (const move of moves) byShard.set(move.shard, [...(byShard.get(move.shard) ?? []), move.id]);
+    for (const [shard, ids] of byShard) {
+      const result = await this.#database.db
+        .updateTable('messages')
+        .set({ generation, shard, updated_at_ms: nowMs })
+        .where('id', 'in', ids)
+        .where('status', '=', 'accepted')
+        .where('generation', '<', generation)
+        .executeTakeFirst();
+      moved += Number(result.numUpdatedRows);
+    }
+    return moved;
+  }
 
   async #byKey(idempotencyKey: string): Promise<StoredMessage | null> {
     const row = await this.#database.db

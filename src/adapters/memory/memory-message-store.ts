@@ -18,6 +18,8 @@ import {
 /** What the fence needs from MemoryShardMapStore: the current epoch of a shard, or null. */
 export interface ShardEpochSource {
   currentEpoch(generation: number, shard: number): number | null;
+  /** True when `generation` exists and is not retired. */
+  isOpen(generation: number): boolean;
 }
 
 type StatusUpdate = Exclude<MessageStatus, 'accepted'>;
@@ -60,6 +62,32 @@ export class MemoryMessageStore implements MessageStore {
       if (row.generation === generation && row.shard === shard && row.status === 'accepted') found.push(row);
     }
     return found;
+  }
+
+  async generationOpen(generation: number): Promise<boolean> {
+    return this.#shardMap.isOpen(generation);
+  }
+
+  async acceptedBefore(generation: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]> {
+    const bounded = clampLimit(limit, storeBatchSizeMax);
+    const found: StoredMessage[] = [];
+    for (let i = Math.max(0, Math.floor(afterSeq)); i < this.#rows.length && found.length < bounded; i++) {
+      const row = this.#rows[i];
+      if (row !== undefined && row.seq > afterSeq && row.generation < generation && row.status === 'accepted') found.push(row);
+    }
+    return found;
+  }
+
+  async moveToGeneration(moves: readonly { readonly id: string; readonly shard: number }[], generation: number, nowMs: number): Promise<number> {
+    if (moves.length > storeBatchSizeMax) throw new Error(`moveToGeneration takes at most ${storeBatchSizeMax} messages, got ${moves.length}`);
+    let moved = 0;
+    for (const { id, shard } of moves) {
+      const row = this.#byId(id);
+      if (row === null || row.status !== 'accepted' || row.generation >= generation) continue;
+      this.#replace({ ...row, generation, shard, updatedAtMs: nowMs });
+      moved++;
+    }
+    return moved;
   }
 
   async markSent(ids: readonly string[], fence: ShardFence, nowMs: number): Promise<number> {

@@ -61,6 +61,11 @@ export class MemoryShardMapStore implements ShardMapStore {
    * The epoch of a shard of the current generation, or null when `generation` is not current or the
    * shard does not exist. Synchronous so that the memory MessageStore can fence without interleaving.
    */
+  isOpen(generation: number): boolean {
+    const gen = this.#generations.find((g) => g.generation === generation);
+    return gen !== undefined && gen.state !== 'retired';
+  }
+
   currentEpoch(generation: number, shard: number): number | null {
     const current = this.#generations.at(-1);
     if (current === undefined || current.generation !== generation || current.state === 'retired') return null;

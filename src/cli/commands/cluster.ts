@@ -188,7 +188,7 @@ async function clusterUp(config: Config, flags: UpFlags): Promise<void> {
     const simArgs = ['--port', '0', '--account', `${DEMO_ACCOUNT.waId}:${credentials}`, '--shards', String(shards), ...(flags.simArgs?.split(/\s+/).filter(Boolean) ?? [])];
     const sim = launch('sim', 'sim', simArgs);
     const simUrl = await waitForSimUrl(sim);
-    const masterChildren = Array.from({ length: masters }, (_, i) => launch(`master-${i + 1}`, 'master', ['--host', config.host, '--internal-port', '0']));
+    const masterChildren = Array.from({ length: masters }, (_, i) => launch(`master-${i + 1}`, 'master', ['--host', config.host, '--internal-port', '0', '--upstream-url', simUrl]));
     await waitReady(masterChildren);
     const coreChildren = Array.from({ length: coreapps }, (_, i) => launch(`coreapp-${i + 1}`, 'coreapp', ['--host', config.host, '--internal-port', '0', '--upstream-url', simUrl]));
     const webChildren = Array.from({ length: webapps }, (_, i) =>

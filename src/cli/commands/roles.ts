@@ -38,9 +38,12 @@ const schemaWaitDeadlineMs = 120_000;
 export function registerRoleCommands(program: Command): void {
   for (const role of ['master', 'coreapp', 'webapp'] as const) {
     const command = program.command(role).description(DESCRIPTIONS[role]);
-    if (role !== 'master') {
-      command.addOption(new Option('--upstream-url <url>', 'the upstream network: http://host:port of a running shardgate sim').env('SHARDGATE_UPSTREAM_URL'));
-    }
+    command.addOption(
+      new Option(
+        '--upstream-url <url>',
+        role === 'master' ? 'the upstream network (http://host:port of a running shardgate sim), for shard-count changes' : 'the upstream network: http://host:port of a running shardgate sim',
+      ).env('SHARDGATE_UPSTREAM_URL'),
+    );
     command.addOption(
       new Option('--advertise-host <address>', 'the address other nodes reach this one at (required when --host is 0.0.0.0 or ::)').env('SHARDGATE_ADVERTISE_HOST'),
     );
@@ -69,7 +72,7 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   if (advertiseHost === null) {
     throw new ConfigError('--advertise-host', `missing --advertise-host: --host ${config.host} listens everywhere, so other nodes need the address to reach this one at`);
   }
-  const upstreamUrl = role === 'master' ? null : requireUpstream(flags);
+  const upstreamUrl = role === 'master' && flags.upstreamUrl === undefined ? null : requireUpstream(flags);
   if (config.upstream === 'cloud') throw new ConfigError('--upstream', 'invalid --upstream=cloud: the Cloud API upstream is not available in this version (allowed: sim)');
   const [{ pino }, db, migrate, storesModule, http, clockModule, nodeIdModule] = await Promise.all([
     import('pino'),
@@ -99,8 +102,8 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   let apiUrl: string | null = null;
   let onTerm: () => Promise<void>;
   if (role === 'master') {
-    const { MasterNode } = await import('../../roles/master/master-node.js');
-    const master = new MasterNode(common);
+    const [{ MasterNode }, accountsModule] = await Promise.all([import('../../roles/master/master-node.js'), import('../../adapters/upstream/sim-upstream-accounts.js')]);
+    const master = new MasterNode({ ...common, accounts: upstreamUrl === null ? null : new accountsModule.SimUpstreamAccounts(upstreamUrl) });
     await master.start();
     node = master;
     onTerm = () => master.stop();

@@ -90,6 +90,16 @@ export interface CoreappLeavingEvent {
   readonly coreappId: string;
 }
 
+/**
+ * Hold ownership decisions (`held: true`) while the runtime changes the shard count: no promotion,
+ * notification or demotion is decided until released; lease, reads and heartbeats go on. Released,
+ * the machine decides again only on a map read issued after the release.
+ */
+export interface HoldEvent {
+  readonly type: 'hold';
+  readonly held: boolean;
+}
+
 /** Shut down: the next tick releases the lease and the machine emits nothing more. */
 export interface StopEvent {
   readonly type: 'stop';
@@ -104,4 +114,5 @@ export type MasterEvent =
   | PromoteResultEvent
   | SettingsEvent
   | CoreappLeavingEvent
+  | HoldEvent
   | StopEvent;

@@ -108,6 +108,8 @@ export class MasterMachine {
   readonly #notified = new Map<number, { readonly epoch: number; readonly atMs: number }>();
   /** Coreapps handing over (planned): never candidates; forgotten once they leave the node list. */
   readonly #leaving = new Set<string>();
+  /** Ownership decisions held (a shard-count change in progress). */
+  #held = false;
 
   constructor(options: MasterMachineOptions) {
     this.masterId = options.masterId;
@@ -176,6 +178,10 @@ export class MasterMachine {
         this.#nodesRead = null;
         this.#mapChanged(true);
         return;
+      case 'hold':
+        if (this.#held && !event.held) this.#mapChanged(false);
+        this.#held = event.held;
+        return;
       case 'stop':
         this.#stopRequested = true;
         return;
@@ -192,7 +198,7 @@ export class MasterMachine {
     const intervals = this.#intervals.at(now);
     this.#leaseTick(now);
     this.#readTick(now);
-    if (this.#lease.isPrimary()) this.#primaryTick(now, intervals);
+    if (this.#lease.isPrimary() && !this.#held) this.#primaryTick(now, intervals);
     this.#heartbeatTick(now, intervals);
   }
 

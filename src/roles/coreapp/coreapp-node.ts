@@ -136,8 +136,9 @@ export class CoreappNode {
     this.#enqueue(() => this.#promote(message));
   }
 
-  demote(message: DemoteMessage): void {
-    this.#enqueue(() => this.#demote(message));
+  /** Resolves once the demotion took effect (the worker drained and stopped), so a caller can wait for it. */
+  demote(message: DemoteMessage): Promise<void> {
+    return this.#enqueue(() => this.#demote(message));
   }
 
   async #promote(message: PromoteMessage): Promise<void> {

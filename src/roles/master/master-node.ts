@@ -31,11 +31,13 @@ import type { Clock } from '../../ports/clock.js';
 import type { ClusterTransport } from '../../ports/cluster-transport.js';
 import type { ShardMap } from '../../ports/shard-map-store.js';
 import type { Stores } from '../../ports/stores.js';
+import type { UpstreamAccounts } from '../../ports/upstream-client.js';
 import { startInternalServer, type InternalServer } from '../../adapters/http/internal-api.js';
 import { monotonicMs, withDeadline } from '../gateway/bounded.js';
 import { dbStats } from '../gateway/db-stats.js';
 import { MASTER_LEASE } from '../gateway/gateway-node.js';
 import { SettingsWatcher } from '../gateway/settings-watcher.js';
+import { ShardCountChange } from './shard-count-change.js';
 
 /** Node rows not touched for this long are deleted by the primary master (their process is gone). */
 const deadNodeRowRetentionMs = 10 * 60_000;
@@ -58,6 +60,8 @@ export interface MasterNodeOptions {
   readonly clusterSecret: string;
   readonly logger: Logger;
   readonly leaseTtlMs?: number;
+  /** The network's account API, for shard-count changes; null: this master cannot run one. */
+  readonly accounts?: UpstreamAccounts | null;
 }
 
 export class MasterNode {
@@ -75,11 +79,27 @@ export class MasterNode {
   #nextNodeSweepAtMs = 0;
   #duty: Promise<void> = Promise.resolve();
   #dutyRunning = false;
+  readonly #shardChange: ShardCountChange;
+  /** The generation state of the last map read: a `changing` one is activated by the duties once served. */
+  #mapChanging = false;
 
   constructor(options: MasterNodeOptions) {
     this.#o = options;
     this.#settings = new SettingsWatcher(options.stores.settings, masterSettingsPollMs);
     this.#machine = new MasterMachine({ masterId: options.nodeId, leaseTtlMs: options.leaseTtlMs ?? masterLeaseTtlMsDefault });
+    this.#shardChange = new ShardCountChange({
+      stores: options.stores,
+      clock: options.clock,
+      transport: options.transport,
+      accounts: options.accounts ?? null,
+      logger: options.logger.child({ component: 'shard-change' }),
+      isPrimary: () => this.#machine.role() === 'primary',
+      dbLivenessIntervalS: () => this.#settings.application().db_liveness_interval,
+      hold: (held) => {
+        this.#machine.step({ type: 'hold', held });
+        this.#kick();
+      },
+    });
   }
 
   get nodeId(): string {
@@ -115,6 +135,7 @@ export class MasterNode {
           this.#kick();
         },
         dbStats: async () => ({ nodeId, stats: await dbStats(stores) }),
+        changeShards: (shards) => this.#shardChange.change(shards),
         status: () => {
           const intervals = this.#machine.intervals();
           return {
@@ -292,6 +313,11 @@ export class MasterNode {
   async #readOrCreateMap(): Promise<ShardMap | null> {
     const { stores, clock } = this.#o;
     const map = await stores.shardMap.current();
+    this.#mapChanging = map?.generation.state === 'changing';
+    // A generation being changed to is shown to the machine only once its messages were moved.
+    if (map !== null && this.#machine.role() === 'primary' && !(await this.#shardChange.prepare(map))) {
+      throw new Error(`generation ${map.generation.generation} is not prepared yet`);
+    }
     if (map !== null || this.#machine.role() !== 'primary') return map;
     const account = accountFromStored(await stores.settings.get(ACCOUNT_SETTINGS_KEY));
     const shards: ShardCount = account?.state === 'registered' ? account.shards : 1;
@@ -329,6 +355,10 @@ export class MasterNode {
       await stores.nodes.touch(nodeId, { status: primary ? 'primary_master' : 'secondary_master' });
     }
     if (!primary) return;
+    if (this.#mapChanging) {
+      const map = await stores.shardMap.current();
+      if (map !== null && (await this.#shardChange.activateIfServed(map))) this.#mapChanging = false;
+    }
     if (now >= this.#nextTokenCleanupAtMs) {
       this.#nextTokenCleanupAtMs = now + tokenCleanupIntervalMs;
       const deleted = await stores.users.deleteDeadTokens(clock.nowMs());

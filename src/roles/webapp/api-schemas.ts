@@ -94,6 +94,17 @@ export const VerifyBody = Type.Object({ code: Type.String({ minLength: 1, maxLen
 
 export const ShardsResponse = Type.Object({ account: Type.Object({ shards: Type.Integer() }), meta: Meta });
 
+export const SetShardsBody = Type.Object(
+  {
+    cc: Type.String({ pattern: `^[0-9]{1,${countryCodeLengthMax}}$`, description: 'Country calling code of the registered number', examples: ['1'] }),
+    phone_number: Type.String({ pattern: `^[0-9]{1,${phoneNumberLengthMax}}$`, description: 'The registered number without country code', examples: ['6315550000'] }),
+    shards: Type.Integer({ description: 'The new shard count: 1, 2, 4, 8, 16 or 32', examples: [4] }),
+    pin: Type.Optional(Type.String({ maxLength: registrationPinLengthMax, description: 'Two-step verification PIN; accepted for compatibility' })),
+    cert: Type.Optional(Type.String({ maxLength: registrationCertLengthMax, description: 'Verified-name certificate (base64); accepted for compatibility' })),
+  },
+  strict,
+);
+
 // ---- messages ----
 
 export const SendMessageBody = Type.Object(

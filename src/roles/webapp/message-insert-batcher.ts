@@ -17,6 +17,9 @@ interface Waiting {
 
 export class QueueFullError extends Error {}
 
+/** The message was routed on a generation that a shard-count change retired meanwhile: route it again. */
+export class GenerationRetiredError extends Error {}
+
 export class MessageInsertBatcher {
   readonly #stores: Stores;
   readonly #queue: Waiting[] = [];
@@ -43,11 +46,19 @@ export class MessageInsertBatcher {
       const batch = this.#queue.splice(0, groupCommitBatchMax);
       try {
         const results = await this.#stores.inTransaction(async (tx) => {
-          const out: { message: StoredMessage; created: boolean }[] = [];
-          for (const waiting of batch) out.push(await tx.messages.insert(waiting.message));
+          // Hold each generation open until the commit: a shard-count change retires it only after,
+          // and so re-routes every message inserted into it (MessageStore.generationOpen).
+          const open = new Map<number, boolean>();
+          for (const g of new Set(batch.map((w) => w.message.generation))) open.set(g, await tx.messages.generationOpen(g));
+          const out: ({ message: StoredMessage; created: boolean } | null)[] = [];
+          for (const waiting of batch) out.push(open.get(waiting.message.generation) === true ? await tx.messages.insert(waiting.message) : null);
           return out;
         });
-        batch.forEach((waiting, i) => waiting.resolve(results[i] as { message: StoredMessage; created: boolean }));
+        batch.forEach((waiting, i) => {
+          const result = results[i];
+          if (result == null) waiting.reject(new GenerationRetiredError(`generation ${waiting.message.generation} was retired by a shard-count change`));
+          else waiting.resolve(result);
+        });
       } catch (error) {
         // The whole batch rolled back: every caller gets the error (a retry with its key is safe).
         for (const waiting of batch) waiting.reject(error);

@@ -69,6 +69,8 @@ export interface WebappDeps {
     dbStats(): Promise<{ readonly nodeId: string; readonly stats: unknown } | null>;
     /** Called after this webapp changed the application settings, so the primary master broadcasts at once. */
     settingsChanged(): void;
+    /** Asks the primary master to change the shard count; resolves when every new shard is served. */
+    changeShards(shards: number): Promise<void>;
   };
   readonly options: WebappOptions;
   /** Where the API logs; false or absent: no logging. */

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { routingCacheMs } from '../../core/limits.js';
 import type { Clock } from '../../ports/clock.js';
-import type { ClusterTransport } from '../../ports/cluster-transport.js';
+import { ClusterCallError, type ClusterTransport } from '../../ports/cluster-transport.js';
 import type { ShardDispatch } from '../../ports/shard-dispatch.js';
 import type { Stores } from '../../ports/stores.js';
 import type { UpstreamAccounts } from '../../ports/upstream-client.js';
@@ -26,6 +26,8 @@ import { DEFAULT_WEBAPP_OPTIONS, type ClusterHealthRole, type GatewayStatus, typ
 
 /** Internal calls made while answering a public request wait at most this long. */
 const internalCallDeadlineMs = 1_000;
+/** A shard-count change is waited for at most this long (it goes on converging afterwards). */
+const shardChangeDeadlineMs = 120_000;
 
 export interface WebappNodeOptions {
   readonly stores: Stores;
@@ -165,6 +167,11 @@ export class WebappNode {
         support: () => this.#support(),
         dbStats: () => this.#dbStats(),
         settingsChanged: () => void this.#tellPrimaryMaster((url) => this.#o.transport.settingsChanged(url)),
+        changeShards: async (shards) => {
+          const master = await this.#primaryMasterUrl();
+          if (master === null) throw new ClusterCallError('no primary master');
+          await this.#o.transport.changeShards(master, shards, shardChangeDeadlineMs);
+        },
       },
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
@@ -227,14 +234,18 @@ export class WebappNode {
     return this.#tellPrimaryMaster((url) => withDeadline(this.#o.transport.dbStats(url), internalCallDeadlineMs, 'db stats'));
   }
 
+  async #primaryMasterUrl(): Promise<string | null> {
+    const lease = await this.#o.stores.leases.read(MASTER_LEASE);
+    if (lease?.held !== true || lease.holder === null) return null;
+    const master = await this.#o.stores.nodes.get(lease.holder);
+    return master?.internalUrl ?? null;
+  }
+
   /** Calls the primary master's internal API; null when there is none or it does not answer. */
   async #tellPrimaryMaster<T>(call: (internalUrl: string) => Promise<T>): Promise<T | null> {
     try {
-      const lease = await this.#o.stores.leases.read(MASTER_LEASE);
-      if (lease?.held !== true || lease.holder === null) return null;
-      const master = await this.#o.stores.nodes.get(lease.holder);
-      if (!master?.internalUrl) return null;
-      return await call(master.internalUrl);
+      const url = await this.#primaryMasterUrl();
+      return url === null ? null : await call(url);
     } catch (error) {
       this.#o.logger.debug({ err: error }, 'the primary master did not answer');
       return null;

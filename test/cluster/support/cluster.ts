@@ -199,6 +199,8 @@ export class TestCluster {
 export class Load {
   readonly accepted: string[] = [];
   readonly errors: string[] = [];
+  /** Every request: its recipient, when it started (ms) and the id it got (null: an error). */
+  readonly sent: { readonly to: string; readonly startedAtMs: number; id: string | null }[] = [];
   #running = false;
   #loop: Promise<void> = Promise.resolve();
   readonly #inFlight = new Set<Promise<void>>();
@@ -232,6 +234,8 @@ export class Load {
   }
 
   async #send(token: string, to: string): Promise<void> {
+    const record: { to: string; startedAtMs: number; id: string | null } = { to, startedAtMs: Date.now(), id: null };
+    this.sent.push(record);
     try {
       const response = await fetch(`${this.cluster.file.api_url}/v1/messages`, {
         method: 'POST',
@@ -241,7 +245,10 @@ export class Load {
       });
       const body = (await response.json()) as { messages?: { id: string }[] };
       const id = body.messages?.[0]?.id;
-      if (response.status === 201 && id !== undefined) this.accepted.push(id);
+      if (response.status === 201 && id !== undefined) {
+        this.accepted.push(id);
+        record.id = id;
+      }
       else this.errors.push(`${response.status} ${JSON.stringify(body)}`);
     } catch (error) {
       this.errors.push(String(error));

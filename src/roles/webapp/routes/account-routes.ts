@@ -4,9 +4,11 @@
  * settings store under `account`; coreapps and the master pick it up from there.
  */
 import { ACCOUNT_SETTINGS_KEY, accountFromStored, type AccountRecord } from '../../../core/account.js';
+import { SHARD_COUNTS } from '../../../core/limits.js';
+import { ClusterCallError } from '../../../ports/cluster-transport.js';
 import type { Stores } from '../../../ports/stores.js';
 import { ApiError } from '../api-errors.js';
-import { AccountBody, AccountResponse, ErrorResponse, MetaOnlyResponse, ShardsResponse, VerifyBody } from '../api-schemas.js';
+import { AccountBody, AccountResponse, ErrorResponse, MetaOnlyResponse, SetShardsBody, ShardsResponse, VerifyBody } from '../api-schemas.js';
 import { upstreamFailure } from '../upstream-failure.js';
 import type { ApiApp, WebappContext } from '../webapp-context.js';
 
@@ -85,6 +87,48 @@ export function registerAccountRoutes(app: ApiApp, ctx: WebappContext): void {
     async () => {
       const account = await readAccount(stores);
       return { account: { shards: account?.state === 'registered' ? account.shards : 1 }, meta: ctx.meta };
+    },
+  );
+  app.post(
+    '/v1/account/shards',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Change the shard count (admin): 201 once every new shard is served; messages keep flowing meanwhile',
+        security: bearer,
+        body: SetShardsBody,
+        response: { 201: ShardsResponse, ...errors, 503: ErrorResponse },
+      },
+      config: { auth: 'admin' },
+    },
+    async (request, reply) => {
+      const { cc, phone_number: phoneNumber, shards } = request.body;
+      if (!(SHARD_COUNTS as readonly number[]).includes(shards)) {
+        throw new ApiError('PARAMETER_INVALID', `shards ${shards} is not allowed: one of ${SHARD_COUNTS.join(', ')}`);
+      }
+      const account = await readAccount(stores);
+      if (account?.state !== 'registered') throw new ApiError('PARAMETER_INVALID', 'no account is registered: register it first (POST /v1/account, then POST /v1/account/verify)');
+      if (account.cc !== cc || account.phone_number !== phoneNumber) {
+        throw new ApiError('PARAMETER_INVALID', `cc and phone_number must name the registered account (${account.wa_id})`);
+      }
+      const cluster = ctx.deps.cluster;
+      if (cluster === undefined) {
+        // One process runs one coreapp, and one coreapp owns at most one shard.
+        if (shards !== 1) throw new ApiError('PARAMETER_INVALID', `${shards} shards need ${shards} coreapps; this single-process gateway runs one (run a cluster: shardgate cluster up --shards ${shards})`);
+        return reply.code(201).send({ account: { shards: 1 }, meta: ctx.meta });
+      }
+      try {
+        await cluster.changeShards(shards);
+      } catch (error) {
+        if (error instanceof ClusterCallError && error.statusCode === 409) throw new ApiError('PARAMETER_INVALID', error.details ?? error.message, null, error);
+        if (error instanceof ClusterCallError && (error.statusCode === 503 || error.statusCode === null) && error.details === null) {
+          throw new ApiError('NOT_PRIMARY_MASTER', 'no primary master answered; retry shortly', null, error);
+        }
+        const why = error instanceof ClusterCallError ? (error.details ?? error.message) : (error as Error).message;
+        throw new ApiError('NOT_PRIMARY_MASTER', `the shard-count change did not complete: ${why}; retry to finish it`, null, error);
+      }
+      ctx.routing.invalidate();
+      return reply.code(201).send({ account: { shards }, meta: ctx.meta });
     },
   );
 }

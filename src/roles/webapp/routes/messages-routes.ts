@@ -6,7 +6,7 @@
  * first message's id without a second row. A full backlog is 503 / 1016 with `Retry-After`.
  */
 import type { NewMessage, StoredMessage } from '../../../ports/message-store.js';
-import { QueueFullError } from '../message-insert-batcher.js';
+import { GenerationRetiredError, QueueFullError } from '../message-insert-batcher.js';
 import { createHash } from 'node:crypto';
 import { idempotencyKeyLengthMax, overloadedRetryAfterSeconds, textBodyLengthMax } from '../../../core/limits.js';
 import { normaliseWaId, shardOf } from '../../../core/shard-hash.js';
@@ -17,6 +17,8 @@ import { quoted } from '../validation-errors.js';
 import { callerOf, type ApiApp, type WebappContext } from '../webapp-context.js';
 
 const bearer = [{ bearer: [] }];
+/** A send routed on a generation retired meanwhile is routed again, at most this many times in all. */
+const routeAttemptsMax = 3;
 
 const sendRules = {
   fieldsFirst: ['type', 'recipient_type'],
@@ -56,26 +58,39 @@ export function registerMessageRoutes(app: ApiApp, ctx: WebappContext): void {
       const { to, text, preview_url: previewUrl } = request.body;
       const waId = normaliseWaId(to);
       if (waId === null) throw new ApiError('PARAMETER_INVALID', `to ${quote(to)} is not a phone number or wa_id (digits, optionally with +, spaces, -, ( ) or .)`);
-      const { account, map } = await ctx.routing.get();
-      if (account?.state !== 'registered') {
-        throw new ApiError('SERVICE_NOT_READY', 'no account is registered: register the account first (POST /v1/account, then POST /v1/account/verify)');
-      }
-      if (map === null) throw new ApiError('SERVICE_NOT_READY', 'the shard map is not initialised yet; retry shortly');
       const pending = await ctx.backlog.pending();
       if (pending >= options.pendingMessagesMax) {
         ctx.metrics.refused('backlog');
         throw new ApiError('OVERLOADED', `${pending} messages wait to be sent (bound ${options.pendingMessagesMax}); retry later`, overloadedRetryAfterSeconds);
       }
       const key = request.headers['idempotency-key'];
-      const { message, created } = await insertOrOverloaded(ctx, {
-        id: newMessageId(),
-        generation: map.generation.generation,
-        shard: shardOf(waId, map.generation.shards),
-        recipient: waId,
-        payload: JSON.stringify({ type: 'text', text: { body: text.body }, preview_url: previewUrl ?? false }),
-        idempotencyKey: key === undefined ? null : scopedIdempotencyKey(callerOf(request).username, key),
-        createdAtMs: clock.nowMs(),
-      });
+      const id = newMessageId();
+      const payload = JSON.stringify({ type: 'text', text: { body: text.body }, preview_url: previewUrl ?? false });
+      const idempotencyKey = key === undefined ? null : scopedIdempotencyKey(callerOf(request).username, key);
+      let stored: { message: StoredMessage; created: boolean } | null = null;
+      // Routed on the current generation; if a shard-count change retired it meanwhile, route again.
+      for (let attempt = 1; stored === null; attempt++) {
+        const { account, map } = await ctx.routing.get();
+        if (account?.state !== 'registered') {
+          throw new ApiError('SERVICE_NOT_READY', 'no account is registered: register the account first (POST /v1/account, then POST /v1/account/verify)');
+        }
+        if (map === null) throw new ApiError('SERVICE_NOT_READY', 'the shard map is not initialised yet; retry shortly');
+        try {
+          stored = await insertOrOverloaded(ctx, {
+            id,
+            generation: map.generation.generation,
+            shard: shardOf(waId, map.generation.shards),
+            recipient: waId,
+            payload,
+            idempotencyKey,
+            createdAtMs: clock.nowMs(),
+          });
+        } catch (error) {
+          if (!(error instanceof GenerationRetiredError) || attempt >= routeAttemptsMax) throw error;
+          ctx.routing.invalidate();
+        }
+      }
+      const { message, created } = stored;
       if (created) {
         ctx.backlog.noteAccepted();
         notify(ctx, request.log, message.shard);

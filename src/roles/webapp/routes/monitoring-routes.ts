@@ -1,6 +1,6 @@
 /**
  * Health, support, stats and metrics (any authenticated user, as On-Prem's Bearer access):
- * `/v1/health` (single-instance form), `/v1/support`, `/v1/stats/app`, `/v1/stats/db` and
+ * `/v1/health` and `/v1/support` (single-instance form, or keyed by node id in a cluster), `/v1/stats/app`, `/v1/stats/db` and
  * `/v1/metrics`, the last three in On-Prem's JSON metric shape or Prometheus text
  * (`?format=prometheus`).
  */
@@ -30,7 +30,7 @@ export function registerMonitoringRoutes(app: ApiApp, ctx: WebappContext): void 
   const { deps } = ctx;
   app.get(
     '/v1/health',
-    { schema: { tags: ['monitoring'], summary: 'Gateway health (single-instance form)', security: bearer, response: { 200: HealthResponse, 401: ErrorResponse } }, config: { auth: 'user' } },
+    { schema: { tags: ['monitoring'], summary: 'Gateway health (single-instance form; keyed by node id in a cluster)', security: bearer, response: { 200: HealthResponse, 401: ErrorResponse } }, config: { auth: 'user' } },
     async () => ({ health: deps.cluster ? await deps.cluster.health() : { gateway_status: deps.gatewayStatus() }, meta: ctx.meta }),
   );
   app.get(
