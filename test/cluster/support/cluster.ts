@@ -38,6 +38,8 @@ export interface SimReport {
   readonly misrouted: number;
   readonly order_violations: number;
   readonly max_connections_per_shard: number;
+  readonly receipts_pending: number;
+  readonly receipts_scheduled: number;
   readonly violations: readonly unknown[];
   readonly per_shard: readonly { readonly shard: number; readonly epochs: readonly SimEpoch[]; readonly connected: boolean; readonly node: string | null }[];
 }
