@@ -8,6 +8,7 @@ const passThrough = process.argv.slice(2);
 const benches = [
   ['bench/gateway-throughput.mjs', passThrough],
   ['bench/sim-throughput.mjs', quick ? ['--duration-ms', '3000'] : []],
+  ['bench/multiconnect-throughput.mjs', quick ? ['--quick'] : []],
 ];
 let failed = 0;
 for (const [script, args] of benches) {

@@ -40,4 +40,8 @@ export interface CallbackStore {
   /** Gives up on a callback (it stays visible as `dead` and unblocks its contact's queue). */
   markDead(seq: number, error: string): Promise<boolean>;
   counts(): Promise<Readonly<Record<CallbackState, number>>>;
+  /** Pending callbacks with `seq > afterSeq`, in seq order, at most `limit` (a shard-count change re-routes them). */
+  pendingPage(afterSeq: number, limit: number): Promise<readonly StoredCallback[]>;
+  /** Moves pending callbacks to other shards (a shard-count change); returns how many moved. */
+  moveShards(moves: readonly { readonly seq: number; readonly shard: number }[]): Promise<number>;
 }

@@ -94,41 +94,6 @@ describe('sqlite: multiconnect', () => {
     });
   });
 
-  it('shard count 1 → 2 → 4 → 8 → 2 → 1 → 8 at 200 msg/s to 10,000 recipients: no error, every message once, on its shard, in order', async () => {
-    const seed = testSeed();
-    const random = seededRandom(seed);
-    try {
-      await withCluster(sqlite, { masters: 2, coreapps: 9, shards: 1 }, async (cluster) => {
-        await waitForConnected(cluster, 1);
-        const recipients = Array.from({ length: 10_000 }, () => String(16_000_000_000 + Math.floor(random() * 9_000_000_000)));
-        const load = new Load(cluster, 200, recipients);
-        load.start();
-        await load.waitForMore(200);
-        for (const shards of [2, 4, 8, 2, 1, 8]) {
-          const from = (await cluster.topology()).shards;
-          const started = Date.now();
-          const changed = await cluster.api('POST', '/v1/account/shards', { cc: '1', phone_number: '6505550100', shards });
-          expect(changed.status, JSON.stringify(changed.body)).toBe(201);
-          process.stdout.write(`MULTICONNECT shard-change ${from}->${shards} ms=${Date.now() - started}\n`);
-          await waitForConnected(cluster, shards);
-          expect((await cluster.api('GET', '/v1/account/shards')).body['account']).toEqual({ shards });
-          await load.waitForMore(400); // two seconds of traffic on the new count
-        }
-        await load.stop();
-        expect(load.errors).toEqual([]);
-        await expectNoLoss(cluster, load.accepted);
-        const report = await cluster.simReport();
-        expect(report.violations, JSON.stringify(report.violations.slice(0, 3))).toEqual([]);
-        expect(report).toMatchObject({ ok: true, misrouted: 0, order_violations: 0, stale_epoch_sends: 0, max_connections_per_shard: 1 });
-        expect(report.messages_unique).toBe(load.accepted.length);
-        process.stdout.write(`MULTICONNECT shard-changes accepted=${load.accepted.length} duplicates_absorbed=${report.duplicates}\n`);
-      });
-    } catch (error) {
-      console.error(`multiconnect shard-change test failed with SEED=${seed}`);
-      throw error;
-    }
-  });
-
   it('cluster up --shards 32: /v1/health shows 32 connected coreapps', async () => {
     await withCluster(sqlite, { masters: 2, coreapps: 33, shards: 32 }, async (cluster) => {
       await waitForConnected(cluster, 32, 120_000);
@@ -142,3 +107,42 @@ describe('sqlite: multiconnect', () => {
     });
   }, 300_000);
 });
+
+for (const target of SQL_TARGETS) {
+  describe.skipIf(target.skipReason !== null)(`${target.name}: shard-count changes`, () => {
+    it('shard count 1 → 2 → 4 → 8 → 2 → 1 → 8 at 200 msg/s to 10,000 recipients: no error, every message once, on its shard, in order', async () => {
+      const seed = testSeed();
+      const random = seededRandom(seed);
+      try {
+        await withCluster(target, { masters: 2, coreapps: 9, shards: 1 }, async (cluster) => {
+          await waitForConnected(cluster, 1);
+          const recipients = Array.from({ length: 10_000 }, () => String(16_000_000_000 + Math.floor(random() * 9_000_000_000)));
+          const load = new Load(cluster, 200, recipients);
+          load.start();
+          await load.waitForMore(200);
+          for (const shards of [2, 4, 8, 2, 1, 8]) {
+            const from = (await cluster.topology()).shards;
+            const started = Date.now();
+            const changed = await cluster.api('POST', '/v1/account/shards', { cc: '1', phone_number: '6505550100', shards });
+            expect(changed.status, JSON.stringify(changed.body)).toBe(201);
+            process.stdout.write(`MULTICONNECT shard-change ${target.name} ${from}->${shards} ms=${Date.now() - started}\n`);
+            await waitForConnected(cluster, shards);
+            expect((await cluster.api('GET', '/v1/account/shards')).body['account']).toEqual({ shards });
+            await load.waitForMore(400); // two seconds of traffic on the new count
+          }
+          await load.stop();
+          expect(load.errors).toEqual([]);
+          await expectNoLoss(cluster, load.accepted);
+          const report = await cluster.simReport();
+          expect(report.violations, JSON.stringify(report.violations.slice(0, 3))).toEqual([]);
+          expect(report).toMatchObject({ ok: true, misrouted: 0, order_violations: 0, stale_epoch_sends: 0, max_connections_per_shard: 1 });
+          expect(report.messages_unique).toBe(load.accepted.length);
+          process.stdout.write(`MULTICONNECT shard-changes ${target.name} accepted=${load.accepted.length} duplicates_absorbed=${report.duplicates}\n`);
+        });
+      } catch (error) {
+        console.error(`multiconnect shard-change test failed with SEED=${seed}`);
+        throw error;
+      }
+    });
+  });
+}

@@ -4,7 +4,7 @@
  * pending callbacks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallbackStore, NewCallback } from '../../src/ports/callback-store.js';
+import type { StoredCallback, CallbackStore, NewCallback } from '../../src/ports/callback-store.js';
 import { CONTRACT_TARGETS, type TargetInstance } from '../support/contract-targets.js';
 
 /** Beyond 2^32, so a BIGINT column that comes back as a string or is truncated fails the tests. */
@@ -147,6 +147,27 @@ for (const target of CONTRACT_TARGETS) {
       await callbacks.markDead(seqs[1] ?? -1, 'gone');
       await callbacks.recordFailure(seqs[2] ?? -1, T0 + 1, 'retry');
       expect(await callbacks.counts()).toEqual({ pending: before.pending + 2, delivered: before.delivered + 1, dead: before.dead + 1 });
+    });
+
+    it('pendingPage pages the pending callbacks in seq order; moveShards moves only pending ones to another shard', async () => {
+      const a = await callbacks.enqueue({ eventId: `mv-a-${Date.now()}`, shard: 7, contact: '15550700', kind: 'status', payload: '{}', createdAtMs: 1 });
+      const b = await callbacks.enqueue({ eventId: `mv-b-${Date.now()}`, shard: 7, contact: '15550701', kind: 'status', payload: '{}', createdAtMs: 1 });
+      await callbacks.markDelivered(b.seq);
+      const pending: StoredCallback[] = [];
+      for (let after = 0; ; ) {
+        const page = await callbacks.pendingPage(after, 2);
+        if (page.length === 0) break;
+        pending.push(...page);
+        after = page.at(-1)?.seq ?? after;
+      }
+      const seqs = pending.map((c) => c.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(seqs).toContain(a.seq);
+      expect(seqs).not.toContain(b.seq);
+      expect(await callbacks.moveShards([{ seq: a.seq, shard: 1 }, { seq: b.seq, shard: 1 }])).toBe(1);
+      expect(await callbacks.moveShards([{ seq: a.seq, shard: 1 }])).toBe(0);
+      expect((await callbacks.due(1, Number.MAX_SAFE_INTEGER, 1_000)).map((c) => c.seq)).toContain(a.seq);
+      expect((await callbacks.due(7, Number.MAX_SAFE_INTEGER, 1_000)).map((c) => c.seq)).not.toContain(a.seq);
     });
   });
 }

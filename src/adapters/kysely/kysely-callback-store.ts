@@ -106,6 +106,32 @@ export class KyselyCallbackStore implements CallbackStore {
     return counts;
   }
 
+  async pendingPage(afterSeq: number, limit: number): Promise<readonly StoredCallback[]> {
+    const bounded = clampLimit(limit, storeBatchSizeMax);
+    if (bounded === 0) return [];
+    const rows = await this.#database.db
+      .selectFrom('callbacks')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(bounded)
+      .execute();
+    return rows.map(toStoredCallback);
+  }
+
+  async moveShards(moves: readonly { readonly seq: number; readonly shard: number }[]): Promise<number> {
+    if (moves.length > storeBatchSizeMax) throw new Error(`moveShards takes at most ${storeBatchSizeMax} callbacks, got ${moves.length}`);
+    const byShard = new Map<number, number[]>();
+    for (const move of moves) byShard.set(move.shard, [...(byShard.get(move.shard) ?? []), move.seq]);
+    let moved = 0;
+    for (const [shard, seqs] of byShard) {
+      const result = await this.#database.db.updateTable('callbacks').set({ shard }).where('seq', 'in', seqs).where('state', '=', 'pending').where('shard', '<>', shard).executeTakeFirst();
+      moved += Number(result.numUpdatedRows);
+    }
+    return moved;
+  }
+
 }
 
 function parseState(value: string): CallbackState {

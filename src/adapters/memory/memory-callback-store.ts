@@ -52,6 +52,23 @@ export class MemoryCallbackStore implements CallbackStore {
     return this.#updatePending(seq, (row) => ({ ...row, state: 'dead', lastError: truncateText(error, callbackErrorLengthMax) }));
   }
 
+  async pendingPage(afterSeq: number, limit: number): Promise<readonly StoredCallback[]> {
+    const bounded = clampLimit(limit, storeBatchSizeMax);
+    return this.#rows.filter((row) => row.state === 'pending' && row.seq > afterSeq).slice(0, bounded);
+  }
+
+  async moveShards(moves: readonly { readonly seq: number; readonly shard: number }[]): Promise<number> {
+    if (moves.length > storeBatchSizeMax) throw new Error(`moveShards takes at most ${storeBatchSizeMax} callbacks, got ${moves.length}`);
+    let moved = 0;
+    for (const { seq, shard } of moves) {
+      const row = this.#rows[seq - 1];
+      if (row === undefined || row.state !== 'pending' || row.shard === shard) continue;
+      this.#rows[seq - 1] = Object.freeze({ ...row, shard });
+      moved++;
+    }
+    return moved;
+  }
+
   async counts(): Promise<Readonly<Record<CallbackState, number>>> {
     const counts: Record<CallbackState, number> = { pending: 0, delivered: 0, dead: 0 };
     for (const row of this.#rows) counts[row.state]++;

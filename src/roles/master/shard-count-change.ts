@@ -11,7 +11,8 @@
  *    new message goes to the new generation;
  * 4. prepare: tell the network the new count (it closes every connection of the account), then move
  *    every message still `accepted` in an older generation to the new one, to the shard its recipient
- *    hashes to now — `seq` kept, so each recipient's order is kept;
+ *    hashes to now — `seq` kept, so each recipient's order is kept — and every pending webhook to the
+ *    shard its contact hashes to now;
  * 5. release the machine: it promotes one coreapp per new shard; once every shard is served the
  *    generation becomes `active` and the account records the new count.
  *
@@ -93,9 +94,26 @@ export class ShardCountChange {
         clock.nowMs(),
       );
     }
+    const callbacks = await this.#moveCallbacks(map.generation.shards);
     this.#prepared.add(generation);
-    logger.info({ generation, shards: map.generation.shards, moved }, 'shard-count change: the network knows the new count; waiting messages moved to their new shards');
+    logger.info({ generation, shards: map.generation.shards, moved, callbacks }, 'shard-count change: the network knows the new count; waiting messages and webhooks moved to their new shards');
     return true;
+  }
+
+  /** Pending webhooks go to the shard their contact hashes to now (a contact's queue stays one queue). */
+  async #moveCallbacks(shards: ShardCount): Promise<number> {
+    let moved = 0;
+    let after = 0;
+    for (;;) {
+      const page = await this.#d.stores.callbacks.pendingPage(after, storeBatchSizeMax);
+      if (page.length === 0) return moved;
+      const moves = page.flatMap((c) => {
+        const shard = shardOf(c.contact, shards);
+        return shard === c.shard ? [] : [{ seq: c.seq, shard }];
+      });
+      if (moves.length > 0) moved += await this.#d.stores.callbacks.moveShards(moves);
+      after = page.at(-1)?.seq ?? after;
+    }
   }
 
   /** Activates a `changing` generation once every shard has a connected primary; records the count on the account. */
@@ -105,6 +123,8 @@ export class ShardCountChange {
     const topology = await readTopology(stores, this.#d.dbLivenessIntervalS());
     const served = new Set(topology.nodes.filter((n) => n.gateway_status === 'connected' && n.shard !== null).map((n) => n.shard));
     if (!map.assignments.every((a) => served.has(a.shard))) return false;
+    // Webhooks enqueued meanwhile by a primary of the old count that had not stopped yet: re-route them too.
+    await this.#moveCallbacks(map.generation.shards);
     if (!(await stores.shardMap.activateGeneration(map.generation.generation))) return false;
     const account = accountFromStored(await stores.settings.get(ACCOUNT_SETTINGS_KEY));
     if (account?.state === 'registered' && account.shards !== map.generation.shards) {
