@@ -13,32 +13,19 @@
  *   releases its shard in the map (a fenced compare-and-set), deregisters and tells the master again,
  *   so a secondary is promoted at once.
  */
-import type { Logger } from 'pino';
-import type { Clock } from '../../ports/clock.js';
-import type { ClusterTransport, DemoteMessage, HeartbeatAnswer, PromoteMessage } from '../../ports/cluster-transport.js';
+import type { DemoteMessage, HeartbeatAnswer, PromoteMessage } from '../../ports/cluster-transport.js';
 import type { ShardMap } from '../../ports/shard-map-store.js';
-import type { Stores } from '../../ports/stores.js';
 import type { UpstreamClient } from '../../ports/upstream-client.js';
-import { startInternalServer, type InternalServer } from '../../adapters/http/internal-api.js';
+import type { InternalServer } from '../../adapters/http/internal-api.js';
 import { monotonicMs } from '../gateway/bounded.js';
 import { MASTER_LEASE } from '../gateway/gateway-node.js';
+import { startNodeServer, type ClusterNodeOptions } from '../gateway/cluster-node.js';
 import { SettingsWatcher } from '../gateway/settings-watcher.js';
 import { ShardWorker } from './shard-worker.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 
-export interface CoreappNodeOptions {
-  readonly stores: Stores;
-  readonly clock: Clock;
-  readonly transport: ClusterTransport;
+export interface CoreappNodeOptions extends ClusterNodeOptions {
   readonly upstream: UpstreamClient;
-  readonly nodeId: string;
-  readonly hostname: string;
-  readonly host: string;
-  /** The address other nodes reach this one at (default: `host`). */
-  readonly advertiseHost?: string;
-  readonly internalPort: number;
-  readonly clusterSecret: string;
-  readonly logger: Logger;
 }
 
 interface Ownership {
@@ -89,12 +76,7 @@ export class CoreappNode {
   async start(): Promise<void> {
     const { stores, nodeId } = this.#o;
     await this.#settings.start();
-    this.#server = await startInternalServer({
-      host: this.#o.host,
-      ...(this.#o.advertiseHost === undefined ? {} : { advertiseHost: this.#o.advertiseHost }),
-      port: this.#o.internalPort,
-      secret: this.#o.clusterSecret,
-      handlers: {
+    this.#server = await startNodeServer(this.#o, {
         heartbeat: () => this.heartbeat(),
         promote: (message) => this.promote(message),
         demote: (message) => this.demote(message),
@@ -108,7 +90,6 @@ export class CoreappNode {
           await this.#settings.refresh();
         },
         status: () => ({ node_id: nodeId, role: 'coreapp', gateway_status: this.status(), owns: this.heartbeat().owns, leaving: this.#leaving }),
-      },
     });
     await stores.nodes.register({ id: nodeId, role: 'coreapp', hostname: this.#o.hostname, internalUrl: this.#server.url, status: 'disconnected' });
     this.#settings.onChange(() => {

@@ -13,7 +13,6 @@
  *   shard's epoch;
  * - a lease request's `sentAtMs` is read just before it leaves.
  */
-import type { Logger } from 'pino';
 import type { ApplicationSettings } from '../../core/app-settings.js';
 import { accountFromStored, ACCOUNT_SETTINGS_KEY } from '../../core/account.js';
 import {
@@ -27,15 +26,13 @@ import {
 import type { NodeSnapshot, ShardMapView } from '../../core/master/cluster-view.js';
 import type { ClusterLogEntry, MasterEffect } from '../../core/master/master-effects.js';
 import { MasterMachine, type MasterRole } from '../../core/master/master-machine.js';
-import type { Clock } from '../../ports/clock.js';
-import type { ClusterTransport } from '../../ports/cluster-transport.js';
 import type { ShardMap } from '../../ports/shard-map-store.js';
-import type { Stores } from '../../ports/stores.js';
 import type { UpstreamAccounts } from '../../ports/upstream-client.js';
-import { startInternalServer, type InternalServer } from '../../adapters/http/internal-api.js';
+import type { InternalServer } from '../../adapters/http/internal-api.js';
 import { monotonicMs, withDeadline } from '../gateway/bounded.js';
 import { dbStats } from '../gateway/db-stats.js';
 import { MASTER_LEASE } from '../gateway/gateway-node.js';
+import { startNodeServer, type ClusterNodeOptions } from '../gateway/cluster-node.js';
 import { SettingsWatcher } from '../gateway/settings-watcher.js';
 import { ShardCountChange } from './shard-count-change.js';
 
@@ -46,19 +43,7 @@ const deadNodeSweepIntervalMs = 60_000;
 /** Settings are polled this often by the master (the broadcaster); other nodes poll more slowly as a backstop. */
 const masterSettingsPollMs = 200;
 
-export interface MasterNodeOptions {
-  readonly stores: Stores;
-  /** Wall clock, for timestamps written to the database. Decisions use the monotonic clock. */
-  readonly clock: Clock;
-  readonly transport: ClusterTransport;
-  readonly nodeId: string;
-  readonly hostname: string;
-  readonly host: string;
-  /** The address other nodes reach this one at (default: `host`). */
-  readonly advertiseHost?: string;
-  readonly internalPort: number;
-  readonly clusterSecret: string;
-  readonly logger: Logger;
+export interface MasterNodeOptions extends ClusterNodeOptions {
   readonly leaseTtlMs?: number;
   /** The network's account API, for shard-count changes; null: this master cannot run one. */
   readonly accounts?: UpstreamAccounts | null;
@@ -120,12 +105,7 @@ export class MasterNode {
     await this.#settings.start();
     this.#machine.step({ type: 'settings', settings: this.#settings.application() });
     this.#settings.onChange(() => this.#onSettingsChanged());
-    this.#server = await startInternalServer({
-      host: this.#o.host,
-      ...(this.#o.advertiseHost === undefined ? {} : { advertiseHost: this.#o.advertiseHost }),
-      port: this.#o.internalPort,
-      secret: this.#o.clusterSecret,
-      handlers: {
+    this.#server = await startNodeServer(this.#o, {
         peerView: () => this.#machine.peerView(monotonicMs()),
         settingsChanged: async () => {
           await this.#settings.refresh();
@@ -147,7 +127,6 @@ export class MasterNode {
             unhealthy_ms: intervals.unhealthyMs,
           };
         },
-      },
     });
     await stores.nodes.register({ id: nodeId, role: 'master', hostname: this.#o.hostname, internalUrl: this.#server.url, status: 'secondary_master' });
     this.#loop();

@@ -10,15 +10,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { routingCacheMs } from '../../core/limits.js';
-import type { Clock } from '../../ports/clock.js';
 import { ClusterCallError, type ClusterTransport } from '../../ports/cluster-transport.js';
 import type { ShardDispatch } from '../../ports/shard-dispatch.js';
 import type { Stores } from '../../ports/stores.js';
 import type { UpstreamAccounts } from '../../ports/upstream-client.js';
-import { startInternalServer, type InternalServer } from '../../adapters/http/internal-api.js';
+import type { InternalServer } from '../../adapters/http/internal-api.js';
 import { monotonicMs, withDeadline } from '../gateway/bounded.js';
 import { readTopology } from '../gateway/cluster-topology.js';
 import { MASTER_LEASE } from '../gateway/gateway-node.js';
+import { startNodeServer, type ClusterNodeOptions } from '../gateway/cluster-node.js';
 import { SettingsWatcher } from '../gateway/settings-watcher.js';
 import { ensureAdminUser } from './admin-user.js';
 import { buildWebapp } from './build-webapp.js';
@@ -29,24 +29,13 @@ const internalCallDeadlineMs = 1_000;
 /** A shard-count change is waited for at most this long (it goes on converging afterwards). */
 const shardChangeDeadlineMs = 120_000;
 
-export interface WebappNodeOptions {
-  readonly stores: Stores;
-  readonly clock: Clock;
-  readonly transport: ClusterTransport;
+export interface WebappNodeOptions extends ClusterNodeOptions {
   readonly accounts: UpstreamAccounts;
-  readonly nodeId: string;
-  readonly hostname: string;
   readonly version: string;
-  readonly host: string;
-  /** The address other nodes reach this one at (default: `host`). */
-  readonly advertiseHost?: string;
   readonly port: number;
-  readonly internalPort: number;
-  readonly clusterSecret: string;
   readonly adminPassword: string | null;
   readonly dbEngine: string;
   readonly webappOptions?: Partial<WebappOptions>;
-  readonly logger: Logger;
 }
 
 /**
@@ -140,17 +129,11 @@ export class WebappNode {
     const { stores, clock, nodeId, logger } = this.#o;
     await this.#settings.start();
     const admin = await ensureAdminUser(stores, clock, this.#o.adminPassword);
-    this.#server = await startInternalServer({
-      host: this.#o.host,
-      ...(this.#o.advertiseHost === undefined ? {} : { advertiseHost: this.#o.advertiseHost }),
-      port: this.#o.internalPort,
-      secret: this.#o.clusterSecret,
-      handlers: {
+    this.#server = await startNodeServer(this.#o, {
         settingsChanged: async () => {
           await this.#settings.refresh();
         },
         status: () => ({ node_id: nodeId, role: 'webapp' }),
-      },
     });
     await stores.nodes.register({ id: nodeId, role: 'webapp', hostname: this.#o.hostname, internalUrl: this.#server.url, status: 'serving' });
     this.#api = await buildWebapp({

@@ -2,30 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterNode, OwnershipClaim, ShardMapView } from '../../../src/core/master/cluster-view.js';
 import type { MasterEffect } from '../../../src/core/master/master-effects.js';
 import { MasterMachine } from '../../../src/core/master/master-machine.js';
+import { coreappNode, one, only, shardMap, type Kind, type Of } from './machine-helpers.js';
 
 // heartbeat 1 s, unhealthy 5 s, DB liveness 5 s; the regular node-list / shard-map cadence is 500 ms.
 const SETTINGS = { heartbeat_interval: 1, unhealthy_interval: 5, db_liveness_interval: 5 };
 const TICK = 100;
 const DB_EPOCH_MS = 50_000;
 
-type Kind = MasterEffect['kind'];
-type Of<K extends Kind> = Extract<MasterEffect, { kind: K }>;
-
-function only<K extends Kind>(effects: readonly MasterEffect[], kind: K): Of<K>[] {
-  return effects.filter((e): e is Of<K> => e.kind === kind);
-}
-
-function one<K extends Kind>(effects: readonly MasterEffect[], kind: K): Of<K> {
-  const found = only(effects, kind);
-  expect(found, `exactly one ${kind} in ${JSON.stringify(effects.map((e) => e.kind))}`).toHaveLength(1);
-  return found[0] as Of<K>;
-}
-
-const coreappNode = (id: string, startedAtMs: number): ClusterNode => ({ id, role: 'coreapp', internalUrl: `http://${id}`, startedAtMs, lastSeenAtMs: DB_EPOCH_MS });
-
-function shardMap(owners: (string | null)[], epochs: number[]): ShardMapView {
-  return { generation: 1, shards: owners.length, state: 'active', assignments: owners.map((owner, shard) => ({ shard, owner, epoch: epochs[shard] ?? 1 })) };
-}
 
 /** What the fake runtime answers with: the store's node list and shard map, and the coreapps' claims. */
 interface FakeCluster {

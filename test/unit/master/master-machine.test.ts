@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterNode, ShardMapView } from '../../../src/core/master/cluster-view.js';
 import type { MasterEffect } from '../../../src/core/master/master-effects.js';
 import { MasterMachine } from '../../../src/core/master/master-machine.js';
+import { coreappNode, one, only, shardMap } from './machine-helpers.js';
 import { ControlPlaneWorld, type WorldOptions } from './control-plane-world.js';
 
 const SETTINGS = { heartbeat_interval: 1, unhealthy_interval: 5, db_liveness_interval: 5 };
@@ -9,24 +10,6 @@ const U = 5_000;
 const TICK = 100;
 const OWNERSHIP: readonly MasterEffect['kind'][] = ['promote', 'notifyPromoted', 'demote', 'readPeerView'];
 
-type Kind = MasterEffect['kind'];
-type Of<K extends Kind> = Extract<MasterEffect, { kind: K }>;
-
-function only<K extends Kind>(effects: readonly MasterEffect[], kind: K): Of<K>[] {
-  return effects.filter((e): e is Of<K> => e.kind === kind);
-}
-
-function one<K extends Kind>(effects: readonly MasterEffect[], kind: K): Of<K> {
-  const found = only(effects, kind);
-  expect(found, `exactly one ${kind} in ${JSON.stringify(effects.map((e) => e.kind))}`).toHaveLength(1);
-  return found[0] as Of<K>;
-}
-
-const coreappNode = (id: string, startedAtMs: number, lastSeenAtMs = 50_000): ClusterNode => ({ id, role: 'coreapp', internalUrl: `http://${id}`, startedAtMs, lastSeenAtMs });
-
-function shardMap(owners: (string | null)[], epochs: number[]): ShardMapView {
-  return { generation: 1, shards: owners.length, state: 'active', assignments: owners.map((owner, shard) => ({ shard, owner, epoch: epochs[shard] ?? 1 })) };
-}
 
 /** Drives one machine by hand: every tick's effects are kept for inspection. */
 class Hand {
