@@ -29,7 +29,7 @@ describe('shardgate CLI', () => {
     }
   });
 
-  it.each(['start', 'cluster', 'cluster up', 'master', 'coreapp', 'webapp', 'sim', 'db', 'db migrate', 'bench'])(
+  it.each(['start', 'cluster', 'cluster up', 'cluster status', 'cluster kill', 'master', 'coreapp', 'webapp', 'sim', 'db', 'db migrate', 'bench'])(
     '`%s --help` prints a usage line',
     (command) => {
       const { code, stdout } = shardgate([...command.split(' '), '--help']);
@@ -76,5 +76,23 @@ describe('shardgate CLI', () => {
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/^shardgate: .*ECONNREFUSED/);
+  });
+
+  const secret = 'a-cluster-secret-of-32-characters';
+  it.each([
+    [['master'], {}, /missing --cluster-secret/],
+    [['master', '--cluster-secret', 'short'], {}, /at least 16 characters/],
+    [['coreapp', '--cluster-secret', secret], {}, /missing --upstream-url/],
+    [['webapp', '--cluster-secret', secret, '--upstream-url', 'ftp://x'], {}, /invalid --upstream-url=ftp:\/\/x/],
+    [['coreapp', '--cluster-secret', secret, '--upstream-url', 'http://127.0.0.1:7070', '--host', '0.0.0.0'], {}, /missing --advertise-host: --host 0.0.0.0 listens everywhere/],
+    [['cluster', 'up', '--shards', '3'], {}, /invalid --shards=3: allowed: 1 \| 2 \| 4 \| 8 \| 16 \| 32/],
+    [['cluster', 'up', '--shards', '4', '--coreapps', '2'], {}, /invalid --coreapps=2: allowed: at least --shards \(4\)/],
+    [['cluster', 'status', '--data', '/nonexistent-shardgate-dir'], {}, /no running cluster under \/nonexistent-shardgate-dir/],
+    [['cluster', 'kill', 'coreapp-1', '--data', '/nonexistent-shardgate-dir'], {}, /no running cluster under/],
+  ])('cluster roles refuse bad settings with one line, exit 2 (%j)', (args, env, message) => {
+    const { code, stderr } = shardgate(args as string[], { SHARDGATE_DATABASE_URL: `sqlite:${join(temp, 'roles.db')}`, ...(env as Record<string, string>) });
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+    expect(code).toBe(2);
   });
 });
