@@ -1,0 +1,129 @@
+// Does a failure stay in its shard? p99 send latency of the other shards before and after kill -9 of
+// one shard's primary, next to the same comparison with no fault at all (the noise floor).
+//
+//   npm run build && node bench/shard-isolation.mjs [--runs 3] [--rate 100]
+//
+// Each run: `shardgate cluster up --shards 4 --coreapps 5` on SQLite, `rate` messages/s to 200
+// recipients from this process, 15 s of warm-up and traffic, then two adjacent 10 s windows. In a
+// *fault* run the primary of shard 2 is killed at the boundary; in a *control* run nothing happens.
+// Latency = request start → arrival at the simulator, for messages of shards 0, 1, 3. Reports the
+// after/before p99 ratio of both kinds; writes bench/results/shard-isolation.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { shardOf } = await import(join(root, 'dist/core/shard-hash.js'));
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at < 0 ? fallback : process.argv[at + 1];
+};
+const runs = Number(arg('runs', process.argv.includes('--quick') ? 1 : 3));
+const rate = Number(arg('rate', 100));
+const WINDOW_MS = 10_000;
+const ADMIN_PASSWORD = 'Bench-admin-Passw0rd!';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)); // pacing and the windows themselves, not synchronization
+
+async function json(pool, method, path, headers = {}, body) {
+  const response = await pool.request({ method, path, headers, body });
+  const text = await response.body.text();
+  return { status: response.statusCode, body: text ? JSON.parse(text) : {} };
+}
+
+function p99(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+}
+
+async function runOne(fault) {
+  const dir = mkdtempSync(join(tmpdir(), 'shardgate-iso-bench-'));
+  const cluster = spawn(process.execPath, ['bin/shardgate.js', 'cluster', 'up', '--data', dir, '--port', '0', '--shards', '4', '--coreapps', '5', '--sim-args', '--receipt-delay-ms 20 --read-delay-ms 20'], {
+    cwd: root,
+    env: { ...process.env, SHARDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, SHARDGATE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  cluster.stdout.on('data', (d) => (output += d));
+  cluster.stderr.on('data', (d) => (output += d));
+  try {
+    for (let i = 0; !output.includes('Ctrl-C stops the cluster'); i++) {
+      if (cluster.exitCode !== null || i > 6_000) throw new Error(`cluster up failed:\n${output}`);
+      await sleep(20);
+    }
+    const file = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8'));
+    const api = new Pool(file.api_url, { connections: 16 });
+    const sim = new Pool(file.sim.url, { connections: 2 });
+    const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+    const token = (await json(api, 'POST', '/v1/users/login', { authorization: `Basic ${basic}` })).body.users[0].token;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const recipients = Array.from({ length: 200 }, (_, i) => String(16_315_560_000 + i));
+    const sent = [];
+    let errors = 0;
+    let running = true;
+    const started = Date.now();
+    const loop = (async () => {
+      for (let n = 0; running; n++) {
+        const wait = started + (n * 1_000) / rate - Date.now();
+        if (wait > 0) await sleep(wait);
+        const to = recipients[n % recipients.length];
+        const record = { to, startedAtMs: Date.now(), id: null };
+        sent.push(record);
+        json(api, 'POST', '/v1/messages', headers, JSON.stringify({ to, type: 'text', text: { body: 'iso' } }))
+          .then(({ status, body }) => (status === 201 ? (record.id = body.messages[0].id) : errors++))
+          .catch(() => errors++);
+      }
+    })();
+    await sleep(15_000);
+    const boundary = Date.now();
+    if (fault) {
+      const status = JSON.parse(await new Promise((resolve) => {
+        const child = spawn(process.execPath, ['bin/shardgate.js', 'cluster', 'status', '--data', dir], { cwd: root });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('exit', () => resolve(out));
+      }));
+      const victim = status.nodes.find((n) => n.shard === 2 && n.gateway_status === 'connected');
+      process.kill(victim.pid, 'SIGKILL');
+    }
+    await sleep(WINDOW_MS + 2_000);
+    running = false;
+    await loop;
+    await sleep(2_000);
+    const arrived = new Map();
+    for (let after = 0; ; ) {
+      const page = (await json(sim, 'GET', `/sim/messages?after=${after}&limit=10000`)).body;
+      page.ids.forEach((id, i) => arrived.set(id, page.arrived_at_ms[i]));
+      if (page.next_after === null) break;
+      after = page.next_after;
+    }
+    const latencies = (from, to) =>
+      sent.filter((s) => s.startedAtMs >= from && s.startedAtMs < to && shardOf(s.to, 4) !== 2 && arrived.has(s.id)).map((s) => arrived.get(s.id) - s.startedAtMs);
+    const before = p99(latencies(boundary - WINDOW_MS, boundary));
+    const after = p99(latencies(boundary, boundary + WINDOW_MS));
+    const report = (await json(sim, 'GET', '/sim/report')).body;
+    await api.close();
+    await sim.close();
+    return { fault, before_p99_ms: before, after_p99_ms: after, ratio: Number((after / before).toFixed(2)), errors, checker_ok: report.ok };
+  } finally {
+    cluster.kill('SIGINT');
+    await new Promise((resolve) => (cluster.exitCode !== null ? resolve() : cluster.once('exit', resolve)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const results = [];
+for (let i = 0; i < runs; i++) {
+  for (const fault of [true, false]) {
+    const r = await runOne(fault);
+    results.push(r);
+    console.log(`${fault ? 'fault  ' : 'control'} run ${i + 1}: other shards p99 ${r.before_p99_ms} ms → ${r.after_p99_ms} ms (×${r.ratio}), errors ${r.errors}, checker ${r.checker_ok ? 'ok' : 'VIOLATION'}`);
+  }
+}
+const summary = (fault) => results.filter((r) => r.fault === fault).map((r) => r.ratio);
+console.log(`\nafter/before p99 of the other shards — kill -9 of shard 2: ${summary(true).join(', ')}; no fault (noise floor): ${summary(false).join(', ')}`);
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+writeFileSync(join(root, 'bench', 'results', 'shard-isolation.json'), `${JSON.stringify({ runs, rate, results }, null, 2)}\n`);
+process.exit(results.every((r) => r.errors === 0 && r.checker_ok) ? 0 : 1);
