@@ -6,10 +6,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { test: { name: 'unit', sequence: { groupOrder: 0 }, include: ['test/unit/**/*.test.ts'] } },
       {
         test: {
           name: 'contract',
+          sequence: { groupOrder: 0 },
           include: ['test/contract/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -18,6 +19,7 @@ export default defineConfig({
       {
         test: {
           name: 'api',
+          sequence: { groupOrder: 0 },
           include: ['test/api/**/*.test.ts'],
           testTimeout: 60_000,
         },
@@ -25,6 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'coreapp',
+          sequence: { groupOrder: 0 },
           include: ['test/coreapp/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 30_000,
@@ -33,6 +36,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 0 },
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 60_000,
@@ -42,6 +46,10 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
+          // Whole clusters of processes with timing bounds: one file at a time, after every other
+          // project has finished, so they never share the two cores with another suite.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 240_000,
           hookTimeout: 60_000,
         },
@@ -49,6 +57,7 @@ export default defineConfig({
       {
         test: {
           name: 'cli',
+          sequence: { groupOrder: 0 },
           include: ['test/cli/**/*.test.ts'],
           testTimeout: 30_000,
         },
@@ -56,6 +65,7 @@ export default defineConfig({
       {
         test: {
           name: 'sim',
+          sequence: { groupOrder: 0 },
           include: ['test/sim/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,

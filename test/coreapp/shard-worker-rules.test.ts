@@ -208,6 +208,38 @@ describe('ShardWorker rules', () => {
     expect((await stores.messages.countByStatus()).accepted).toBe(6);
   });
 
+  it('paused between reading messages and writing them to the socket: re-checks the map and sends nothing once the shard moved on', async () => {
+    const recipients = recipientsOn(digits, 0, 1, 3);
+    await acceptMessages(stores, fence, recipients, 3, 'p');
+    // The first read of waiting messages stalls (as a process stopped mid-read would), while another
+    // coreapp is promoted for the shard; then it completes, later than one heartbeat interval.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let stalled = false;
+    let stalledAt = 0;
+    const messages = override(stores.messages, {
+      pending: async (...args: Parameters<Stores['messages']['pending']>) => {
+        if (!stalled) {
+          stalled = true;
+          stalledAt = Date.now();
+          await gate;
+        }
+        return stores.messages.pending(...args);
+      },
+    });
+    const fast = settingsWith({ heartbeat_interval: 0.1, unhealthy_interval: 1 });
+    worker = new ShardWorker({ stores: withPipeline(stores, { messages }), upstream, account: { waId: '15550004444', credentials: 'c' }, fence, nodeId: 'node-a', settings: () => fast, pollIntervalMs: 10 });
+    const started = worker.start(); // resolves after the first turn, which is the one stalled here
+    await waitUntil(() => stalled, 'the first read to stall');
+    await promote(stores, 0, 1, 'node-b');
+    // The stall itself is the fault: it lasts longer than one heartbeat interval (100 ms).
+    await waitUntil(() => Date.now() - stalledAt > 250, 'the stall to outlast a heartbeat interval', 2_000);
+    release();
+    await started;
+    await expect(worker.lost).resolves.toMatchObject({ reason: expect.stringMatching(/moved on/) });
+    expect(upstream.session.sends).toEqual([]);
+  });
+
   it('retries when the store fails while recording sends, losing nothing and sending nothing twice', async () => {
     const recipients = recipientsOn(digits, 0, 1, 2);
     const messages = await acceptMessages(stores, fence, recipients, 6, 'd');

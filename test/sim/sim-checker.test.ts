@@ -109,8 +109,8 @@ describe('SimChecker', () => {
   it('pages received ids in arrival order and names the missing ones', () => {
     const to = recipientOn(random, 0, shards);
     for (let i = 1; i <= 5; i += 1) send(`m${i}`, to, i);
-    expect(checker.messagesPage(0, 2)).toEqual({ ids: ['m1', 'm2'], next: 2, total: 5 });
-    expect(checker.messagesPage(4, 2)).toEqual({ ids: ['m5'], next: null, total: 5 });
+    expect(checker.messagesPage(0, 2)).toEqual({ ids: ['m1', 'm2'], at_ms: [1000, 1000], shards: [0, 0], next: 2, total: 5 });
+    expect(checker.messagesPage(4, 2)).toEqual({ ids: ['m5'], at_ms: [1000], shards: [0], next: null, total: 5 });
     expect(checker.missing(['m1', 'zz', 'm5', 'yy'])).toEqual(['zz', 'yy']);
   });
 

@@ -137,6 +137,12 @@ export class ShardWorker {
   #lastReadAtMs = 0;
   #lastRescanAtMs = 0;
   #lastTurnAtMs = 0;
+  /** When the last await before a dispatch began: a longer gap before the socket write may hide a pause. */
+  #sendDecidedFromMs = 0;
+  /** A dispatch saw such a gap: the next turn re-checks ownership before anything is sent. */
+  #gapSeen = false;
+  /** Ownership was just re-checked after a gap: the next dispatch goes even if its read was slow. */
+  #trustNextDispatch = false;
   #reconnectAtMs = 0;
   #reconnectFailures = 0;
   #stopDeadlineMs = 0;
@@ -224,7 +230,7 @@ export class ShardWorker {
     const now = Date.now();
     // A gap longer than a heartbeat interval beyond the poll interval is a pause (a failover needs the
     // coreapp silent for unhealthy_interval ≥ 3 heartbeats, so a shorter one cannot hide a takeover).
-    const pauseMs = Math.min(coreappPauseRecheckMs, this.#o.settings().heartbeat_interval * 1_000);
+    const pauseMs = this.#pauseMs();
     const paused = this.#lastTurnAtMs > 0 && now - this.#lastTurnAtMs > this.#pollIntervalMs + pauseMs;
     this.#lastTurnAtMs = now;
     this.#moreWork = false;
@@ -235,10 +241,20 @@ export class ShardWorker {
     if (this.#session === null) await this.#connect();
     if (this.#session === null || this.#state !== 'running') return;
     // After a pause the shard may have moved on without us noticing: look before sending again.
-    if (paused && !(await this.#stillOwner())) return this.#lose('the shard map moved on while this process was paused');
+    if (paused || this.#gapSeen) {
+      if (!(await this.#stillOwner())) return this.#lose('the shard map moved on while this process was paused');
+      this.#trustNextDispatch = this.#gapSeen;
+      this.#gapSeen = false;
+    }
+    this.#sendDecidedFromMs = Date.now();
     await this.#refill();
     this.#noticeClosedSession();
     this.#dispatch();
+  }
+
+  /** An event-loop gap longer than this (or than one heartbeat interval, if shorter) counts as a pause. */
+  #pauseMs(): number {
+    return Math.min(coreappPauseRecheckMs, this.#o.settings().heartbeat_interval * 1_000);
   }
 
   #releaseStart(): void {
@@ -434,6 +450,16 @@ export class ShardWorker {
   #dispatch(): void {
     const session = this.#session;
     if (session === null || this.#state !== 'running') return;
+    // The process may have been paused during the read that led here (SIGSTOP, a VM freeze) while the
+    // shard moved on: from here to the socket write everything is synchronous, so this is the last
+    // moment to notice. Re-check ownership on the next turn instead of sending now.
+    if (!this.#trustNextDispatch && Date.now() - this.#sendDecidedFromMs > this.#pauseMs()) {
+      this.#gapSeen = true;
+      this.#moreWork = true;
+      this.#signal.wake();
+      return;
+    }
+    this.#trustNextDispatch = false;
     const room = coreappSendWindowMessagesMax - this.#queues.inFlight;
     if (room <= 0) return;
     const batch = this.#queues.takeReady(Date.now(), room);
