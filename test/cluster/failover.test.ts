@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SQL_TARGETS } from '../support/contract-targets.js';
 import { waitFor } from '../support/wait-for.js';
 import { killAll } from '../e2e/processes.js';
-import { expectNoLoss, Load, withCluster, type TestCluster } from './support/cluster.js';
+import { expectNoLoss, Load, StatusReceiver, withCluster, type TestCluster } from './support/cluster.js';
 
 afterAll(() => killAll());
 
@@ -46,6 +46,8 @@ for (const target of SQL_TARGETS) {
   describe.skipIf(target.skipReason !== null)(`${target.name}: high availability`, () => {
     it('kill -9 the primary coreapp at 50 msg/s: a secondary takes over within unhealthy_interval + 1 s, no error, no loss', async () => {
       await withCluster(target, { masters: 2, coreapps: 3 }, async (cluster) => {
+        const receiver = new StatusReceiver();
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: await receiver.start() } })).status).toBe(200);
         const load = new Load(cluster, 50);
         load.start();
         const ms = await killPrimaryCoreapp(cluster, load);
@@ -56,6 +58,13 @@ for (const target of SQL_TARGETS) {
         expect(ms).toBeLessThanOrEqual(UNHEALTHY_MS + 1_000);
         await expectNoLoss(cluster, load.accepted);
         await expectCleanChecker(cluster);
+        // I8 through the failover: every message's sent, delivered and read webhooks, in that order.
+        await waitFor('sent, delivered and read webhooks for every message', () => load.accepted.every((id) => (receiver.statuses.get(id) ?? []).includes('read')), 30_000, 100);
+        for (const id of load.accepted) {
+          const seen = receiver.statuses.get(id) ?? [];
+          expect(seen.filter((v, i) => seen.indexOf(v) === i), id).toEqual(['sent', 'delivered', 'read']);
+        }
+        await receiver.stop();
         const failovers = await cluster.events('failover');
         expect(failovers.length).toBe(1);
       });

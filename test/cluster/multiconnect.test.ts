@@ -11,7 +11,7 @@ import { SQL_TARGETS } from '../support/contract-targets.js';
 import { seededRandom, testSeed } from '../support/seeded-random.js';
 import { waitFor } from '../support/wait-for.js';
 import { killAll } from '../e2e/processes.js';
-import { expectNoLoss, Load, withCluster, type TestCluster } from './support/cluster.js';
+import { expectNoLoss, Load, StatusReceiver, withCluster, type TestCluster } from './support/cluster.js';
 
 afterAll(() => killAll());
 
@@ -122,6 +122,9 @@ for (const target of SQL_TARGETS) {
       try {
         await withCluster(target, { masters: 2, coreapps: 9, shards: 1 }, async (cluster) => {
           await waitForConnected(cluster, 1);
+          const receiver = new StatusReceiver();
+          const hooked = await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: await receiver.start() } });
+          expect(hooked.status, JSON.stringify(hooked.body)).toBe(200);
           const recipients = Array.from({ length: 10_000 }, () => String(16_000_000_000 + Math.floor(random() * 9_000_000_000)));
           const load = new Load(cluster, 200, recipients);
           load.start();
@@ -143,6 +146,14 @@ for (const target of SQL_TARGETS) {
           expect(report.violations, JSON.stringify(report.violations.slice(0, 3))).toEqual([]);
           expect(report).toMatchObject({ ok: true, misrouted: 0, order_violations: 0, stale_epoch_sends: 0, max_connections_per_shard: 1 });
           expect(report.messages_unique).toBe(load.accepted.length);
+          // Every message's statuses reach the webhook through all the changes, each in its order.
+          const order = ['sent', 'delivered', 'read'];
+          await waitFor('sent, delivered and read webhooks for every message', () => load.accepted.every((id) => (receiver.statuses.get(id) ?? []).includes('read')), 60_000, 100);
+          for (const id of load.accepted) {
+            const seen = receiver.statuses.get(id) ?? [];
+            expect(seen.filter((v, i) => seen.indexOf(v) === i), id).toEqual(order);
+          }
+          await receiver.stop();
           process.stdout.write(`MULTICONNECT shard-changes ${target.name} accepted=${load.accepted.length} duplicates_absorbed=${report.duplicates}\n`);
         });
       } catch (error) {

@@ -5,6 +5,8 @@
  * they check: no API error, no loss, a clean checker.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../../src/adapters/kysely/database.js';
@@ -311,3 +313,38 @@ function logTails(cluster: TestCluster): string {
     .join('');
 }
 
+
+/** A webhook receiver: every status callback, de-duplicated by the event id header, in arrival order. */
+export class StatusReceiver {
+  readonly #server: Server;
+  readonly #seen = new Set<string>();
+  /** Message id → its statuses in the order they arrived. */
+  readonly statuses = new Map<string, string[]>();
+  url = '';
+
+  constructor() {
+    this.#server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        const eventId = String(request.headers['x-shardgate-event-id'] ?? '');
+        if (eventId !== '' && !this.#seen.has(eventId)) {
+          this.#seen.add(eventId);
+          const parsed = JSON.parse(body) as { statuses?: { id: string; status: string }[] };
+          for (const s of parsed.statuses ?? []) this.statuses.set(s.id, [...(this.statuses.get(s.id) ?? []), s.status]);
+        }
+        response.writeHead(200).end();
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/webhook`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
