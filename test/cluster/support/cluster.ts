@@ -59,6 +59,8 @@ export class TestCluster {
   readonly databaseUrl: string;
   readonly #dir: string;
   readonly #extra: Proc[] = [];
+  /** Every client load started on this cluster, stopped by `stop()` even when a test failed midway. */
+  readonly loads = new Set<Load>();
   #token: string | null = null;
 
   private constructor(file: ClusterFile, proc: Proc, stores: Stores, dir: string, databaseUrl: string) {
@@ -189,6 +191,7 @@ export class TestCluster {
 
   /** Stops the cluster (Ctrl-C), every extra process, and removes the data directory. */
   async stop(): Promise<void> {
+    for (const load of this.loads) await load.stop().catch(() => {});
     for (const p of this.#extra) await p.stop('SIGKILL').catch(() => {});
     await this.proc.stop('SIGINT').catch(() => {});
     await this.stores.close().catch(() => {});
@@ -216,6 +219,7 @@ export class Load {
   ) {}
 
   start(): void {
+    this.cluster.loads.add(this);
     this.#running = true;
     this.#loop = this.#run();
   }
