@@ -34,13 +34,14 @@ export function runSeedOrExplain(seed: number, options: RunOptions): RunResult {
   const scenario = scenarioOf(seed);
   const result = runScenario(scenario, options);
   if (result.violation === null) return result;
-  const shrunk = shrinkFailure(scenario, options, result.violation.invariant);
+  const shrunk = shrinkFailure(scenario, { skipAgreement: options.skipAgreement }, result.violation.invariant);
+  const env = options.skipAgreement === true ? 'SIM_PLANTED_BUG=1 ' : '';
   const lines = [
     `simulation seed ${seed} broke ${result.violation.invariant}: ${result.violation.message}`,
     `cluster: ${scenario.masters} masters, ${scenario.shards} shards, ${scenario.coreapps} coreapps, settings ${JSON.stringify(scenario.settings)}`,
     `shortest failing schedule found (${shrunk.faults.length} of ${scenario.faults.length} faults, ${shrunk.runs} runs): ${shrunk.violation.message}`,
     ...shrunk.faults.map((f) => `  ${describeFault(f)}`),
-    `replay: SEED=${seed} npm run test:sim    (the shrunk schedule: SEED=${seed} SIM_KEEP=${shrunk.keep.join(',')} npm run test:sim)`,
+    `replay: ${env}SEED=${seed} npm run test:sim    (the shrunk schedule: ${env}SEED=${seed} SIM_KEEP=${shrunk.keep.join(',')} npm run test:sim)`,
   ];
   throw new Error(lines.join('\n'));
 }
