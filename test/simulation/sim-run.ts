@@ -41,8 +41,8 @@ export interface Scenario {
 export interface RunOptions {
   /** Only these fault indexes play (a shrunk schedule); all when absent. */
   readonly keep?: ReadonlySet<number>;
-  /** The planted bug: promotion without the second master's agreement. */
-  readonly skipAgreement?: boolean;
+  /** A planted bug (test-only; see `PLANTED_BUGS`). */
+  readonly plantedBug?: PlantedBug;
 }
 
 export interface RunResult {
@@ -103,11 +103,29 @@ function weightedKind(u: number): number {
   return weights.length - 1;
 }
 
-/** The planted bug: a master's own silence is enough — it pretends another master agreed. */
-export function healthWithoutAgreement(input: HealthInput): HealthVerdict {
+/** A master's own silence is enough: it pretends another master agreed. */
+function healthWithoutAgreement(input: HealthInput): HealthVerdict {
   const silence = silenceMs(input.own, input.nowMs);
   if (silence === null || silence < input.intervals.unhealthyMs) return evaluateCoreappHealth(input);
   return evaluateCoreappHealth({ ...input, peers: [{ silenceMs: silence, receivedAtMs: input.nowMs }] });
+}
+
+/** Two masters must agree, but on half the unhealthy interval: an impatient verdict. */
+function healthImpatient(input: HealthInput): HealthVerdict {
+  return evaluateCoreappHealth({ ...input, intervals: { ...input.intervals, unhealthyMs: input.intervals.unhealthyMs / 2 } });
+}
+
+/** Bugs the simulation must find, planted through `MasterMachine`'s test-only health-rule seam. */
+export const PLANTED_BUGS = { 'no-agreement': healthWithoutAgreement, impatient: healthImpatient } as const;
+export type PlantedBug = keyof typeof PLANTED_BUGS;
+
+/** `SIM_PLANTED_BUG=1` (or `no-agreement`, or `impatient`) plants a bug; unset, none. */
+export function plantedBugFromEnv(): PlantedBug | undefined {
+  const value = process.env['SIM_PLANTED_BUG'];
+  if (value === undefined || value === '') return undefined;
+  if (value === '1') return 'no-agreement';
+  if (value in PLANTED_BUGS) return value as PlantedBug;
+  throw new Error(`SIM_PLANTED_BUG must be 1, ${Object.keys(PLANTED_BUGS).join(' or ')}; got ${value}`);
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
@@ -122,7 +140,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       requestTimeoutMs: 300,
       calm: { latencyMaxMs: 20, dropRate: 0.01 },
       storm: { latencyMaxMs: 150, dropRate: 0.2 },
-      evaluateHealth: options.skipAgreement === true ? healthWithoutAgreement : undefined,
+      evaluateHealth: options.plantedBug === undefined ? undefined : PLANTED_BUGS[options.plantedBug],
     },
     () => net.next(),
   );

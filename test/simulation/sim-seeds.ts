@@ -34,8 +34,8 @@ export function runSeedOrExplain(seed: number, options: RunOptions): RunResult {
   const scenario = scenarioOf(seed);
   const result = runScenario(scenario, options);
   if (result.violation === null) return result;
-  const shrunk = shrinkFailure(scenario, { skipAgreement: options.skipAgreement }, result.violation.invariant);
-  const env = options.skipAgreement === true ? 'SIM_PLANTED_BUG=1 ' : '';
+  const shrunk = shrinkFailure(scenario, { plantedBug: options.plantedBug }, result.violation.invariant);
+  const env = options.plantedBug === undefined ? '' : `SIM_PLANTED_BUG=${options.plantedBug} `;
   const lines = [
     `simulation seed ${seed} broke ${result.violation.invariant}: ${result.violation.message}`,
     `cluster: ${scenario.masters} masters, ${scenario.shards} shards, ${scenario.coreapps} coreapps, settings ${JSON.stringify(scenario.settings)}`,

@@ -4,6 +4,7 @@
  * them on both cores; each asserts its part of the failover budget.
  */
 import { expect, it } from 'vitest';
+import { plantedBugFromEnv } from './sim-run.js';
 import type { SimCounters } from './sim-world.js';
 import { fixedSeeds, runSeedOrExplain, seedPlan } from './sim-seeds.js';
 
@@ -22,15 +23,15 @@ export function defineSeedShare(share: SuiteShare): void {
   it(`${share.name}: every invariant holds after every step, and every shard settles once the faults stop`, () => {
     const plan = seedPlan(fixedSeeds(share.fixedFrom, share.fixedCount), share.randomCount);
     if (plan.replay && !share.replays) return;
-    // `SIM_PLANTED_BUG=1` runs the share with the planted bug: a deliberately broken build, to see a failure report.
-    const plantedBug = process.env['SIM_PLANTED_BUG'] === '1';
+    // `SIM_PLANTED_BUG=…` runs the share with a planted bug: a deliberately broken build, to see a failure report.
+    const plantedBug = plantedBugFromEnv();
     const startedAt = performance.now();
     const totals: SimCounters = { promotions: 0, failovers: 0, leaseEpochs: 0, sendsAccepted: 0, staleSends: 0, sendsUnderOlderDbEpoch: 0, helloRefusedStale: 0, ownershipsLost: 0 };
     let steps = 0;
     const random = plan.seeds.slice(share.fixedCount);
     if (!plan.replay) console.log(`${share.name}: fixed seeds ${share.fixedFrom}..${share.fixedFrom + share.fixedCount - 1}, random seeds ${random.join(', ')} (replay one with SEED=<n> npm run test:sim)`);
     for (const seed of plan.seeds) {
-      const result = runSeedOrExplain(seed, { keep: plan.keep, skipAgreement: plantedBug });
+      const result = runSeedOrExplain(seed, { keep: plan.keep, plantedBug });
       steps += result.steps;
       for (const key of Object.keys(totals) as (keyof SimCounters)[]) totals[key] += result.counters[key];
     }
