@@ -64,11 +64,21 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'sim',
+          // The network simulator (src/sim): the upstream double every cluster test talks to.
+          name: 'netsim',
           sequence: { groupOrder: 0 },
           include: ['test/sim/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          // The deterministic simulation of the control plane (docs/simulation.md): pure, seeded, CPU-bound.
+          name: 'simulation',
+          sequence: { groupOrder: 0 },
+          include: ['test/simulation/**/*.test.ts'],
+          testTimeout: 300_000,
         },
       },
     ],

@@ -17,7 +17,7 @@ export const SEED = testSeed();
 
 export function printSeedOnFailure(): void {
   onTestFailed(() => {
-    console.error(`simulator test failed with SEED=${SEED} (replay: SEED=${SEED} npx vitest run --project sim)`);
+    console.error(`simulator test failed with SEED=${SEED} (replay: SEED=${SEED} npx vitest run --project netsim)`);
   });
 }
 

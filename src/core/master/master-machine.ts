@@ -32,7 +32,7 @@ import {
 } from '../limits.js';
 import { compareIds, type ClusterNode, type NodeSnapshot, type PeerView, type ShardMapView } from './cluster-view.js';
 import { controlIntervals, PhasedIntervals, type ControlIntervals, type ControlSettings } from './control-intervals.js';
-import { evaluateCoreappHealth, type HealthVerdict } from './coreapp-health.js';
+import { evaluateCoreappHealth, type HealthInput, type HealthVerdict } from './coreapp-health.js';
 import { HeartbeatTracker, type FreshAnswer } from './heartbeat-tracker.js';
 import { LeaseKeeper, type LeaseChange } from './lease-keeper.js';
 import type { ClusterLogEntry, MasterEffect } from './master-effects.js';
@@ -56,6 +56,12 @@ export interface MasterMachineOptions {
   readonly leaseTtlMs?: number;
   /** The settings at start; later changes arrive as `settings` events. */
   readonly settings?: ControlSettings;
+  /**
+   * The health rule; `evaluateCoreappHealth` unless replaced. A seam for the deterministic simulation
+   * only: it plants a known bug (e.g. failing over without the second master's agreement) to prove the
+   * simulation finds it. The runtime never sets it, so no configuration can reach it.
+   */
+  readonly evaluateHealth?: (input: HealthInput) => HealthVerdict;
 }
 
 interface PendingRequest {
@@ -86,6 +92,7 @@ export class MasterMachine {
   readonly #beats = new HeartbeatTracker();
   readonly #peers = new PeerViewBook();
   readonly #intervals: PhasedIntervals;
+  readonly #evaluateHealth: (input: HealthInput) => HealthVerdict;
   /** Settings stepped in and not yet applied: they apply on the next tick. */
   #newSettings: ControlSettings | null = null;
   #effects: MasterEffect[] = [];
@@ -115,6 +122,7 @@ export class MasterMachine {
     this.masterId = options.masterId;
     this.#lease = new LeaseKeeper(options.leaseTtlMs ?? masterLeaseTtlMsDefault);
     this.#intervals = new PhasedIntervals(controlIntervals(options.settings ?? DEFAULT_APPLICATION_SETTINGS));
+    this.#evaluateHealth = options.evaluateHealth ?? evaluateCoreappHealth;
   }
 
   role(): MasterRole {
@@ -366,7 +374,7 @@ export class MasterMachine {
   /** Health of every coreapp in the node list, and of every owner (an owner absent from the list is dead). */
   #assess(now: number, intervals: ControlIntervals, nodes: NodeSnapshot, map: ShardMapView): Assessment {
     const verdict = (id: string, lastSeenAtMs: number | null): HealthVerdict =>
-      evaluateCoreappHealth({
+      this.#evaluateHealth({
         nowMs: now,
         intervals,
         db: { dbNowMs: nodes.dbNowMs, lastSeenAtMs },

@@ -21,6 +21,8 @@ import { monotonicMs } from '../gateway/bounded.js';
 import { MASTER_LEASE } from '../gateway/gateway-node.js';
 import { startNodeServer, type ClusterNodeOptions } from '../gateway/cluster-node.js';
 import { SettingsWatcher } from '../gateway/settings-watcher.js';
+import { claimOf, decidePromotion, demotionApplies, mapNamesOwner } from '../../core/coreapp/ownership.js';
+import { shardRows } from './shard-rows.js';
 import { ShardWorker } from './shard-worker.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 
@@ -103,7 +105,7 @@ export class CoreappNode {
   /** What this coreapp believes it owns: only a verified ownership is claimed. */
   heartbeat(): HeartbeatAnswer {
     const owned = this.#owned;
-    const owns = owned === null || owned.state === 'verifying' ? null : { generation: owned.generation, shard: owned.shard, epoch: owned.epoch };
+    const owns = claimOf(owned === null ? null : { generation: owned.generation, shard: owned.shard, epoch: owned.epoch, verified: owned.state !== 'verifying' });
     return { nodeId: this.#o.nodeId, owns };
   }
 
@@ -126,15 +128,13 @@ export class CoreappNode {
     const { logger } = this.#o;
     if (this.#leaving || this.#stopped) return;
     const owned = this.#owned;
-    if (owned !== null) {
-      if (owned.generation === message.generation && owned.shard === message.shard && owned.epoch === message.epoch) return; // Told again.
-      const newerOfSame = owned.shard === message.shard && (message.generation > owned.generation || message.epoch > owned.epoch);
-      if (!newerOfSame && owned.generation >= message.generation) {
-        logger.warn({ owned: describe(owned), offered: message }, 'refused a promotion: this coreapp already owns a shard');
-        return;
-      }
-      await this.#release('a newer ownership was offered');
+    const decision = decidePromotion(owned, message);
+    if (decision === 'already') return; // Told again.
+    if (decision === 'refuse') {
+      logger.warn({ owned: owned === null ? null : describe(owned), offered: message }, 'refused a promotion: this coreapp already owns a shard');
+      return;
     }
+    if (decision === 'replace') await this.#release('a newer ownership was offered');
     const next: Ownership = { generation: message.generation, shard: message.shard, epoch: message.epoch, state: 'verifying', worker: null };
     this.#owned = next;
     const map = await this.#o.stores.shardMap.current().catch(() => null);
@@ -186,7 +186,7 @@ export class CoreappNode {
 
   async #demote(message: DemoteMessage): Promise<void> {
     const owned = this.#owned;
-    if (owned === null || owned.generation !== message.generation || owned.shard !== message.shard || owned.epoch > message.epoch) return;
+    if (owned === null || !demotionApplies(owned, message)) return;
     this.#o.logger.warn({ owned: describe(owned), reason: message.reason }, 'demoted by the primary master');
     await this.#release(`demoted: ${message.reason}`);
   }
@@ -281,8 +281,7 @@ export class CoreappNode {
 }
 
 function ownsRow(map: ShardMap, nodeId: string, owned: { generation: number; shard: number; epoch: number }): boolean {
-  const row = map.assignments.find((a) => a.shard === owned.shard);
-  return map.generation.generation === owned.generation && map.generation.state !== 'retired' && row?.owner === nodeId && row.epoch === owned.epoch;
+  return mapNamesOwner(shardRows(map), nodeId, owned);
 }
 
 function describe(owned: Ownership): string {

@@ -45,6 +45,7 @@ import {
   storeBatchSizeMax,
   type ShardCount,
 } from '../../core/limits.js';
+import { isPauseGap, mapHoldsEpoch, pauseRecheckMs } from '../../core/coreapp/ownership.js';
 import { shardOf } from '../../core/shard-hash.js';
 import { SIM_PROTOCOL, type MessageEvent, type SimErrorObject, type StatusEvent } from '../../core/upstream-protocol.js';
 import type { ShardFence, StoredMessage } from '../../ports/message-store.js';
@@ -58,6 +59,7 @@ import {
   type UpstreamSession,
 } from '../../ports/upstream-client.js';
 import { RecipientQueues, type OutboundMessage } from './recipient-queues.js';
+import { shardRows } from './shard-rows.js';
 import { WakeSignal } from './wake-signal.js';
 import {
   inboundMessage,
@@ -231,7 +233,7 @@ export class ShardWorker {
     // A gap longer than a heartbeat interval beyond the poll interval is a pause (a failover needs the
     // coreapp silent for unhealthy_interval ≥ 3 heartbeats, so a shorter one cannot hide a takeover).
     const pauseMs = this.#pauseMs();
-    const paused = this.#lastTurnAtMs > 0 && now - this.#lastTurnAtMs > this.#pollIntervalMs + pauseMs;
+    const paused = this.#lastTurnAtMs > 0 && isPauseGap(now - this.#lastTurnAtMs, this.#pollIntervalMs, pauseMs);
     this.#lastTurnAtMs = now;
     this.#moreWork = false;
     this.#noticeClosedSession();
@@ -254,7 +256,7 @@ export class ShardWorker {
 
   /** An event-loop gap longer than this (or than one heartbeat interval, if shorter) counts as a pause. */
   #pauseMs(): number {
-    return Math.min(coreappPauseRecheckMs, this.#o.settings().heartbeat_interval * 1_000);
+    return pauseRecheckMs(coreappPauseRecheckMs, this.#o.settings().heartbeat_interval * 1_000);
   }
 
   #releaseStart(): void {
@@ -308,8 +310,7 @@ export class ShardWorker {
   /** Reads the shard map: is this worker's epoch still the shard's epoch in a live generation? */
   async #stillOwner(): Promise<boolean> {
     const map = await this.#o.stores.shardMap.current();
-    if (map === null || map.generation.generation !== this.#fence.generation || map.generation.state === 'retired') return false;
-    return map.assignments.find((a) => a.shard === this.#fence.shard)?.epoch === this.#fence.epoch;
+    return mapHoldsEpoch(shardRows(map), this.#fence);
   }
 
   // ---- the session ------------------------------------------------------------------------------
