@@ -36,6 +36,8 @@ export interface WebappNodeOptions extends ClusterNodeOptions {
   readonly adminPassword: string | null;
   readonly dbEngine: string;
   readonly webappOptions?: Partial<WebappOptions>;
+  /** Registers more routes on the API before it listens (the composition root adds the dashboard). */
+  readonly extendApi?: (app: FastifyInstance) => Promise<unknown>;
 }
 
 /**
@@ -159,6 +161,7 @@ export class WebappNode {
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
     });
+    await this.#o.extendApi?.(this.#api);
     const address = await this.#api.listen({ host: this.#o.host, port: this.#o.port });
     this.#touch();
     return { apiUrl: address.replace('[::1]', 'localhost'), admin };
