@@ -168,14 +168,17 @@ table.nodes { border-collapse:collapse; width:100%; font-size:.9rem; }
 .status.disconnected::before { color:var(--bad); }
 .status.none::before { color:#afb8c1; }
 .beats { display:flex; flex-wrap:wrap; gap:.2rem .6rem; font-size:.8rem; }
+.beats .late { color:var(--bad); font-weight:600; }
 .shard-grid { list-style:none; margin:0; padding:0; display:grid; grid-template-columns:repeat(auto-fill, minmax(122px, 1fr)); gap:.5rem; }
 .shard { border:1px solid var(--line); border-left:6px solid var(--ok); border-radius:6px; padding:.35rem .5rem; font-size:.8rem; background:#fbfcfd; }
 .shard.unowned { border-left-color:var(--bad); background:#fff5f5; }
 .shard.waiting { border-left-color:var(--warn); }
+.shard .head { display:flex; justify-content:space-between; align-items:baseline; gap:.3rem; white-space:nowrap; }
 .shard .n { font-weight:700; font-size:.95rem; }
-.shard .state { float:right; font-weight:600; }
+.shard .state { font-weight:600; font-size:.75rem; }
 .shard.unowned .state { color:var(--bad); }
-.shard .owner { font-family: ui-monospace, Menlo, monospace; display:block; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.shard .owner { font-family: ui-monospace, Menlo, monospace; font-size:.75rem; display:block; word-break:break-all; }
+.shard .line { display:block; }
 .two { display:grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap:1rem; }
 .chart svg { width:100%; height:150px; display:block; }
 .chart .axis { stroke:var(--line); }
@@ -206,9 +209,10 @@ dialog::backdrop { background:rgba(27,31,36,.45); }
   .events li .what { grid-column: 1 / -1; }
   table.nodes thead { display:none; }
   table.nodes, .nodes tbody, .nodes tr, .nodes td { display:block; width:100%; }
-  .nodes tr { border:1px solid var(--line); border-radius:6px; margin-bottom:.5rem; padding:.3rem .5rem; }
-  .nodes td { border:none; padding:.1rem 0; display:flex; gap:.5rem; }
-  .nodes td::before { content:attr(data-label); color:var(--muted); min-width:6.5rem; flex:none; }
+  .nodes tr { border:1px solid var(--line); border-radius:6px; margin-bottom:.5rem; padding:.3rem .5rem; display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:0 .6rem; }
+  .nodes td { border:none; padding:.1rem 0; display:flex; flex-direction:column; }
+  .nodes td::before { content:attr(data-label); color:var(--muted); font-size:.75rem; }
+  .nodes td[data-label="Node"], .nodes td[data-label="Heartbeat"] { grid-column:1 / -1; }
   .shard-grid { grid-template-columns:repeat(auto-fill, minmax(100px, 1fr)); }
 }
 `;

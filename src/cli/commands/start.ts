@@ -172,6 +172,7 @@ function printBanner(apiUrl: string, admin: { username: string; password: string
     `Shardgate ${VERSION} is running`,
     `  API        ${apiUrl}`,
     `  API docs   ${apiUrl}/docs`,
+    `  dashboard  ${apiUrl}/dashboard`,
     `  upstream   ${upstream}`,
     admin.created
       ? `  admin      ${admin.username} / ${password}   (${process.env['SHARDGATE_ADMIN_PASSWORD'] ? 'from SHARDGATE_ADMIN_PASSWORD' : 'generated: shown only this once'})`

@@ -90,7 +90,17 @@ function describeEvent(event: DashboardEvent): string {
   const who = shortId(event.node_id);
   switch (event.kind) {
     case 'failover':
-      return `shard ${num('shard')}: ${shortId(typeof d['from'] === 'string' ? d['from'] : null)} → ${who} in ${ms(typeof d['failoverMs'] === 'number' ? d['failoverMs'] : null)} (epoch ${num('epoch')})`;
+      return `shard ${num('shard')}: ${shortId(typeof d['from'] === 'string' ? d['from'] : null)} → ${who} in ${ms(typeof d['failoverMs'] === 'number' ? d['failoverMs'] : null)} after it was judged unhealthy (epoch ${num('epoch')})`;
+    case 'lease_acquired':
+      return `${who} took the master lease (epoch ${num('epoch')}): primary master`;
+    case 'lease_lost':
+      return `${who} lost the master lease (epoch ${num('epoch')})`;
+    case 'lease_stepped_down':
+      return `${who} stepped down: could not renew the lease in time (epoch ${num('epoch')})`;
+    case 'lease_released':
+      return `${who} released the master lease (epoch ${num('epoch')})`;
+    case 'promotion_lost':
+      return `promotion of ${who} for shard ${num('shard')} did not happen (${typeof d['outcome'] === 'string' ? d['outcome'] : 'unknown'})`;
     case 'promoted':
       return `${who} primary of shard ${num('shard')} (epoch ${num('epoch')}${typeof d['reason'] === 'string' ? `, ${d['reason']}` : ''})`;
     case 'demoted':
@@ -167,9 +177,9 @@ function renderNodes(s: DashboardSnapshot): void {
   const nodes = [...s.nodes].sort((a, b) => (order[a.role] ?? 9) - (order[b.role] ?? 9) || (a.shard ?? 99) - (b.shard ?? 99) || (a.node_id < b.node_id ? -1 : 1));
   const rows = nodes.map((n) => {
     const role = roleLabel(n);
-    const coreLike = n.role === 'coreapp' || n.role === 'single';
-    const status = coreLike ? n.gateway_status : null;
     const beats = Object.entries(n.heartbeat_ms);
+    const lateAfterMs = s.settings.unhealthy_interval * 1_000;
+    const late = beats.some(([, age]) => age !== null && age > lateAfterMs);
     const row = el(
       'tr',
       { 'data-node-id': n.node_id, 'data-role': role.key, class: n.alive ? '' : 'dead' },
@@ -177,18 +187,33 @@ function renderNodes(s: DashboardSnapshot): void {
       cell('Role', el('span', { class: `role ${role.cls}` }, role.text)),
       cell('Shard', n.shard === null ? '–' : String(n.shard)),
       cell('Epoch', n.epoch === null ? '–' : String(n.epoch)),
-      cell('Gateway', status === null ? el('span', { class: 'status none' }, 'n/a') : el('span', { class: `status ${status}` }, status)),
+      cell('Gateway', gatewayCell(n, late)),
       cell('DB liveness', el('span', { class: 'num' }, `${ms(n.db_age_ms)} ago${n.alive ? '' : ' (dead)'}`)),
       cell(
         'Heartbeat',
         beats.length === 0
           ? '–'
-          : el('span', { class: 'beats' }, ...beats.map(([master, age]) => el('span', { title: `as seen by master ${master}` }, `${shortId(master)}: ${age === null ? 'none' : ms(age)}`))),
+          : el(
+              'span',
+              { class: 'beats' },
+              ...beats.map(([master, age]) =>
+                el('span', { title: `as seen by master ${master}`, class: age !== null && age > lateAfterMs ? 'late' : '' }, `${shortId(master)}: ${age === null ? 'none' : ms(age)}${age !== null && age > lateAfterMs ? ' (late)' : ''}`),
+              ),
+            ),
       ),
     );
     return row;
   });
   $('nodes').querySelector('tbody')?.replaceChildren(...rows);
+}
+
+/** The gateway column: the upstream connection of a primary; secondaries are on standby. */
+function gatewayCell(n: DashboardNode, late: boolean): HTMLElement {
+  if (n.role !== 'coreapp' && n.role !== 'single') return el('span', { class: 'status none' }, 'n/a');
+  if (!n.alive) return el('span', { class: 'status disconnected' }, 'gone (no liveness)');
+  if (late) return el('span', { class: 'status disconnected' }, 'unresponsive');
+  if (n.shard === null) return el('span', { class: 'status none' }, 'standby');
+  return el('span', { class: `status ${n.gateway_status}` }, n.gateway_status);
 }
 
 function renderShards(s: DashboardSnapshot): void {
@@ -201,10 +226,10 @@ function renderShards(s: DashboardSnapshot): void {
     return el(
       'li',
       { class: cls, 'data-shard': String(sh.shard), 'data-owner': sh.owner ?? '', 'aria-label': `shard ${sh.shard}: ${state}` },
-      el('span', { class: 'n' }, `#${sh.shard}`),
-      el('span', { class: 'state' }, state),
+      el('span', { class: 'head' }, el('span', { class: 'n' }, `#${sh.shard}`), el('span', { class: 'state' }, state)),
       el('span', { class: 'owner', title: sh.owner ?? 'no owner' }, shortId(sh.owner)),
-      el('span', {}, `epoch ${sh.epoch} · ${sh.pending} pending`),
+      el('span', { class: 'line' }, `epoch ${sh.epoch}`),
+      el('span', { class: 'line' }, `${sh.pending} pending`),
     );
   });
   $('shard-grid').replaceChildren(...tiles);
@@ -249,7 +274,7 @@ function renderEvents(events: readonly DashboardEvent[]): void {
   const items = events.map((e) =>
     el(
       'li',
-      { 'data-kind': e.kind, 'data-seq': String(e.seq) },
+      { 'data-kind': e.kind, 'data-seq': String(e.seq), ...(typeof e.data['failoverMs'] === 'number' ? { 'data-failover-ms': String(e.data['failoverMs']) } : {}), ...(typeof e.data['shard'] === 'number' ? { 'data-shard': String(e.data['shard']) } : {}) },
       el('time', { datetime: new Date(e.at_ms).toISOString() }, clock(e.at_ms)),
       el('span', { class: `kind ${e.kind}` }, e.kind.replace(/_/g, ' ')),
       el('span', { class: 'what' }, describeEvent(e)),
@@ -263,6 +288,13 @@ function renderAdmin(s: DashboardSnapshot): void {
   const admin = hello?.role === 'ADMIN';
   $('admin').hidden = !admin;
   if (!admin) return;
+  // One process runs one coreapp: there is nobody to hand a shard over to.
+  $('handover-form').hidden = s.mode === 'single';
+  const count = $('shard-count') as HTMLSelectElement;
+  if (count.dataset['set'] !== '1' && s.generation !== null) {
+    count.value = String(s.generation.shards);
+    count.dataset['set'] = '1';
+  }
   const select = $('handover-shard') as HTMLSelectElement;
   const wanted = s.shards.filter((sh) => sh.owner !== null).map((sh) => String(sh.shard));
   const have = [...select.options].map((o) => o.value);
