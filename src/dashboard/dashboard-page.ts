@@ -192,7 +192,7 @@ table.nodes { border-collapse:collapse; width:100%; font-size:.9rem; }
 .kind { font-weight:600; }
 .kind.failover, .kind.coreapp_unhealthy, .kind.demoted, .kind.promotion_lost { color:var(--bad); }
 .kind.promoted, .kind.lease_acquired, .kind.shards_changed { color:var(--ok); }
-.kind.shards_changing { color:var(--warn); }
+.kind.shards_changing, .kind.handed_over { color:var(--warn); }
 .actions { display:grid; grid-template-columns:repeat(auto-fit, minmax(230px, 1fr)); gap:1rem; }
 .action { display:grid; gap:.35rem; align-content:start; border:1px solid var(--line); border-radius:6px; padding:.6rem; }
 .action h3 { margin:0; font-size:.95rem; }

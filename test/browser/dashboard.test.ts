@@ -81,7 +81,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 describe.skipIf(!existsSync(CHROMIUM) || sqlite === undefined)('dashboard in Chromium', () => {
-  it('shows the cluster, follows a kill -9 failover of shard 0, and changes the shard count to 1', async () => {
+  it('shows the cluster, hands shard 1 over, follows a kill -9 failover of shard 0, and changes the shard count to 1', async () => {
     mkdirSync(RESULTS, { recursive: true });
     const chrome = await launch();
     await withCluster(sqlite as NonNullable<typeof sqlite>, { masters: 2, coreapps: 3, shards: 2 }, async (cluster: TestCluster) => {
@@ -120,7 +120,25 @@ describe.skipIf(!existsSync(CHROMIUM) || sqlite === undefined)('dashboard in Chr
       await waitFor('a throughput figure on the page', async () => /\d/.test((await page.locator('#sum-rate').textContent()) ?? ''), 15_000, 100);
       await screenshot(page, 'dashboard-cluster.png');
 
+      // Hand shard 1 over gracefully (the admin endpoint): the secondary takes it, the old owner stays as secondary.
+      const owner1 = (await shardTile(page, 1))?.owner ?? '';
+      expect(coreapps).toContain(owner1);
+      await page.getByLabel('Shard to hand over to another coreapp').selectOption('1');
+      await page.getByRole('button', { name: 'Hand over…' }).click();
+      await page.getByRole('dialog').waitFor({ state: 'visible' });
+      await page.getByRole('dialog').getByRole('button', { name: 'Hand over' }).click();
+      await page.getByText(/^Shard 1 was handed over to /).waitFor({ state: 'visible', timeout: 40_000 });
+      const handedTo = await waitFor('shard 1 served by another coreapp, the old owner a secondary', async () => {
+        const tile = await shardTile(page, 1);
+        const seen = await rolesOnPage(page);
+        return tile !== null && tile.owner !== owner1 && tile.owner !== '' && tile.state === 'serving' && seen[owner1] === 'secondary_coreapp' ? tile.owner : undefined;
+      }, 15_000, 100);
+      expect(coreapps).toContain(handedTo);
+      expect(await page.locator('#action-result').textContent()).toContain(handedTo);
+      await waitFor('the handover on the timeline', async () => (await page.locator('#events li[data-kind="handed_over"][data-shard="1"]').count()) === 1, 10_000, 100);
+
       // kill -9 the primary coreapp of shard 0 (read from the page), then poll the page with a deadline.
+      // The only secondary now is the coreapp that handed shard 1 over: it must be a candidate again.
       const killedAt = cluster.kill9(cluster.nameOf(owner));
       const after = await waitFor('a new owner of shard 0 and a failover event on the page', async () => {
         const tile = await shardTile(page, 0);
@@ -132,7 +150,7 @@ describe.skipIf(!existsSync(CHROMIUM) || sqlite === undefined)('dashboard in Chr
         return failover === null ? undefined : { tile, failover, seenAfterMs: Date.now() - killedAt };
       }, FAILOVER_BOUND_MS + PAGE_LAG_MS, 100);
       process.stdout.write(`DASHBOARD failover seen on the page ${after.seenAfterMs} ms after the kill; event says ${after.failover.ms} ms\n`);
-      expect(coreapps).toContain(after.tile.owner);
+      expect(after.tile.owner).toBe(owner1);
       expect(after.failover.ms).toBeGreaterThan(0);
       expect(after.failover.ms).toBeLessThanOrEqual(FAILOVER_BOUND_MS);
       expect(after.failover.text).toMatch(/shard 0: .* → .* in \d+(\.\d)? (ms|s) after it was judged unhealthy/);

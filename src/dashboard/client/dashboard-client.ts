@@ -105,6 +105,8 @@ function describeEvent(event: DashboardEvent): string {
       return `${who} primary of shard ${num('shard')} (epoch ${num('epoch')}${typeof d['reason'] === 'string' ? `, ${d['reason']}` : ''})`;
     case 'demoted':
       return `${who} no longer primary of shard ${num('shard')}${typeof d['reason'] === 'string' ? `: ${d['reason']}` : ''}`;
+    case 'handed_over':
+      return `${who} handed shard ${num('shard')} over (${d['reason'] === 'admin' ? 'admin request' : 'shutdown'}; drained and ${d['released'] === true ? 'released' : 'could not release'} in ${ms(typeof d['ms'] === 'number' ? d['ms'] : null)})`;
     case 'coreapp_unhealthy':
       return `${who} (shard ${num('shard')}) judged unhealthy`;
     case 'shards_changing':
@@ -427,14 +429,17 @@ function result(text: string, ok: boolean | null): void {
   out.className = `result ${ok === null ? '' : ok ? 'ok' : 'bad'}`;
 }
 
-async function runAction(title: string, text: string, okLabel: string, busy: string, call: () => Promise<{ status: number; body: Record<string, unknown> }>, done: string): Promise<void> {
+type Answer = { status: number; body: Record<string, unknown> };
+
+async function runAction(title: string, text: string, okLabel: string, busy: string, call: () => Promise<Answer>, done: string | ((body: Record<string, unknown>) => string)): Promise<void> {
   if (!(await confirmAction(title, text, okLabel))) {
     result('Cancelled.', null);
     return;
   }
   result(busy, null);
-  const answer = await call();
-  result(answer.status < 300 ? done : `Failed (${answer.status}) — ${errorText(answer.body)}`, answer.status < 300);
+  const answer = await call().catch((error: unknown): Answer => ({ status: 0, body: { text: (error as Error).message } }));
+  const ok = answer.status >= 200 && answer.status < 300;
+  result(ok ? (typeof done === 'string' ? done : done(answer.body)) : `Failed (${answer.status}) — ${errorText(answer.body)}`, ok);
 }
 
 function onShardCount(event: Event): void {
@@ -463,7 +468,11 @@ function onHandover(event: Event): void {
     'Hand over',
     `Handing shard ${shard} over…`,
     () => api('POST', `/v1/cluster/shards/${shard}/handover`),
-    `Shard ${shard} was handed over.`,
+    (body) => {
+      const h = (body['handover'] ?? {}) as { to?: string | null; ms?: number; released?: boolean };
+      if (h.released !== true) return `Shard ${shard}: the owner could not release it (it moved meanwhile); the master decides.`;
+      return h.to ? `Shard ${shard} was handed over to ${h.to} in ${ms(h.ms)}.` : `Shard ${shard} was released in ${ms(h.ms)}; the master has not named a new owner yet.`;
+    },
   );
 }
 

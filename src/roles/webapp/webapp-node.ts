@@ -22,12 +22,15 @@ import { startNodeServer, type ClusterNodeOptions } from '../gateway/cluster-nod
 import { SettingsWatcher } from '../gateway/settings-watcher.js';
 import { ensureAdminUser } from './admin-user.js';
 import { buildWebapp } from './build-webapp.js';
-import { DEFAULT_WEBAPP_OPTIONS, type ClusterHealthRole, type GatewayStatus, type WebappOptions } from './webapp-deps.js';
+import { ApiError } from './api-errors.js';
+import { DEFAULT_WEBAPP_OPTIONS, type ClusterHealthRole, type GatewayStatus, type HandoverResult, type WebappOptions } from './webapp-deps.js';
 
 /** Internal calls made while answering a public request wait at most this long. */
 const internalCallDeadlineMs = 1_000;
 /** A shard-count change is waited for at most this long (it goes on converging afterwards). */
 const shardChangeDeadlineMs = 120_000;
+/** An admin handover: the owner's drain plus its bounded wait for the new owner. */
+const handOverDeadlineMs = 30_000;
 
 export interface WebappNodeOptions extends ClusterNodeOptions {
   readonly accounts: UpstreamAccounts;
@@ -157,6 +160,7 @@ export class WebappNode {
           if (master === null) throw new ClusterCallError('no primary master');
           await this.#o.transport.changeShards(master, shards, shardChangeDeadlineMs);
         },
+        handOver: (shard) => this.#handOver(shard),
       },
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
@@ -214,6 +218,24 @@ export class WebappNode {
       };
     }
     return support;
+  }
+
+  /** Finds the shard's owner in the map and asks it (directly, over the internal API) to hand over. */
+  async #handOver(shard: number): Promise<HandoverResult> {
+    const map = await this.#o.stores.shardMap.current();
+    const row = map?.assignments.find((a) => a.shard === shard);
+    if (map === null || row === undefined) throw new ApiError('NOT_FOUND', `no shard ${shard}: the cluster has ${map?.generation.shards ?? 0} shard(s)`);
+    if (map.generation.state !== 'active') throw new ApiError('PARAMETER_INVALID', 'the shard count is changing; hand over once it is done');
+    if (row.owner === null) throw new ApiError('PARAMETER_INVALID', `shard ${shard} has no owner right now (failing over or starting); nothing to hand over`);
+    const owner = await this.#o.stores.nodes.get(row.owner);
+    if (owner?.internalUrl == null) throw new ApiError('NOT_PRIMARY_COREAPP', `the owner of shard ${shard} (${row.owner}) is not registered; retry shortly`);
+    try {
+      const answer = await this.#o.transport.handOver(owner.internalUrl, { generation: row.generation, shard, epoch: row.epoch }, handOverDeadlineMs);
+      return { shard, generation: row.generation, from: row.owner, to: answer.newOwner, released: answer.released, ms: answer.ms };
+    } catch (error) {
+      const why = error instanceof ClusterCallError ? (error.details ?? error.message) : (error as Error).message;
+      throw new ApiError('NOT_PRIMARY_COREAPP', `the handover of shard ${shard} did not happen: ${why}; retry`, null, error);
+    }
   }
 
   async #dbStats(): Promise<{ nodeId: string; stats: unknown } | null> {
