@@ -213,6 +213,8 @@ dialog::backdrop { background:rgba(27,31,36,.45); }
   .nodes td { border:none; padding:.1rem 0; display:flex; flex-direction:column; }
   .nodes td::before { content:attr(data-label); color:var(--muted); font-size:.75rem; }
   .nodes td[data-label="Node"], .nodes td[data-label="Heartbeat"] { grid-column:1 / -1; }
+  .nodes td > * { align-self:flex-start; }
+  .big { font-size:1.1rem; }
   .shard-grid { grid-template-columns:repeat(auto-fill, minmax(100px, 1fr)); }
 }
 `;

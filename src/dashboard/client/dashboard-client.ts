@@ -156,9 +156,10 @@ function renderSummary(s: DashboardSnapshot): void {
   const alive = (list: readonly DashboardNode[]) => list.filter((n) => n.alive).length;
   $('sum-masters').textContent = `${alive(masters)} alive`;
   $('sum-lease').textContent = s.lease?.holder ? `primary ${shortId(s.lease.holder)} · epoch ${s.lease.epoch}` : 'no primary master';
-  $('sum-coreapps').textContent = `${alive(coreapps)} alive`;
+  const unresponsive = coreapps.filter((n) => n.alive && isLate(n, s)).length;
+  $('sum-coreapps').textContent = `${alive(coreapps) - unresponsive} alive`;
   const primaries = coreapps.filter((n) => n.shard !== null && n.gateway_status === 'connected').length;
-  $('sum-coreapps-sub').textContent = `${primaries} connected primary · ${coreapps.length - primaries} other`;
+  $('sum-coreapps-sub').textContent = `${primaries} connected primary · ${coreapps.length - primaries - unresponsive} other${unresponsive > 0 ? ` · ${unresponsive} unresponsive` : ''}`;
   const served = s.shards.filter((sh) => sh.owner !== null).length;
   $('sum-shards').textContent = s.generation === null ? '–' : `${served} / ${s.generation.shards} served`;
   $('sum-generation').textContent = s.generation === null ? 'no shard map yet' : `generation ${s.generation.generation} · ${s.generation.state}`;
@@ -181,7 +182,7 @@ function renderNodes(s: DashboardSnapshot): void {
     const role = roleLabel(n);
     const beats = Object.entries(n.heartbeat_ms);
     const lateAfterMs = s.settings.unhealthy_interval * 1_000;
-    const late = beats.some(([, age]) => age !== null && age > lateAfterMs);
+    const late = isLate(n, s);
     const row = el(
       'tr',
       { 'data-node-id': n.node_id, 'data-role': role.key, class: n.alive ? '' : 'dead' },
@@ -207,6 +208,11 @@ function renderNodes(s: DashboardSnapshot): void {
     return row;
   });
   $('nodes').querySelector('tbody')?.replaceChildren(...rows);
+}
+
+/** A master has not heard this coreapp's heartbeat for longer than `unhealthy_interval`. */
+function isLate(n: DashboardNode, s: DashboardSnapshot): boolean {
+  return Object.values(n.heartbeat_ms).some((age) => age !== null && age > s.settings.unhealthy_interval * 1_000);
 }
 
 /** The gateway column: the upstream connection of a primary; secondaries are on standby. */
@@ -268,6 +274,11 @@ function renderChart(points: readonly ThroughputPoint[]): void {
       .map((p, i) => (p[key] === null ? null : `${pad + ((width - pad) * i) / n},${height - pad - ((height - pad - 14) * (p[key] as number)) / max}`))
       .filter((c): c is string => c !== null);
     if (coords.length > 1) root.append(svg('polyline', { points: coords.join(' '), fill: 'none', stroke: colour, 'stroke-width': '2', 'vector-effect': 'non-scaling-stroke' }));
+    // A dot per bucket, so a short history (a dashboard just opened) is visible too.
+    for (const c of coords) {
+      const [x, y] = c.split(',');
+      root.append(svg('circle', { cx: x ?? '0', cy: y ?? '0', r: '2.5', fill: colour }));
+    }
   }
   $('chart').replaceChildren(root);
 }
