@@ -159,7 +159,9 @@ function renderSummary(s: DashboardSnapshot): void {
   const unresponsive = coreapps.filter((n) => n.alive && isLate(n, s)).length;
   $('sum-coreapps').textContent = `${alive(coreapps) - unresponsive} alive`;
   const primaries = coreapps.filter((n) => n.shard !== null && n.gateway_status === 'connected').length;
-  $('sum-coreapps-sub').textContent = `${primaries} connected primary · ${coreapps.length - primaries - unresponsive} other${unresponsive > 0 ? ` · ${unresponsive} unresponsive` : ''}`;
+  const gone = coreapps.length - alive(coreapps);
+  const others = coreapps.length - primaries - unresponsive - gone;
+  $('sum-coreapps-sub').textContent = [`${primaries} connected primary`, `${others} other`, ...(unresponsive > 0 ? [`${unresponsive} unresponsive`] : []), ...(gone > 0 ? [`${gone} gone`] : [])].join(' · ');
   const served = s.shards.filter((sh) => sh.owner !== null).length;
   $('sum-shards').textContent = s.generation === null ? '–' : `${served} / ${s.generation.shards} served`;
   $('sum-generation').textContent = s.generation === null ? 'no shard map yet' : `generation ${s.generation.generation} · ${s.generation.state}`;
