@@ -96,7 +96,7 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
         return;
       }
       timer = setTimeout(end, dashboardStreamMaxMs);
-      request.raw.socket.on('close', end);
+      // The response closes when the client goes away (or when `end` ended it).
       raw.on('close', end);
     },
   );

@@ -80,115 +80,23 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${RESULTS}${name}`, fullPage: true });
 }
 
+/** Runs `work`; if it fails, the page as it was then goes to test-results/<name> (before anything is stopped). */
+async function capturingFailure<T>(page: Page, name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await screenshot(page, name).catch(() => {});
+    throw error;
+  }
+}
+
 describe.skipIf(!existsSync(CHROMIUM) || sqlite === undefined)('dashboard in Chromium', () => {
   it('shows the cluster, hands shard 1 over, follows a kill -9 failover of shard 0, and changes the shard count to 1', async () => {
     mkdirSync(RESULTS, { recursive: true });
     const chrome = await launch();
     await withCluster(sqlite as NonNullable<typeof sqlite>, { masters: 2, coreapps: 3, shards: 2 }, async (cluster: TestCluster) => {
       const page = await chrome.newPage({ viewport: { width: 1280, height: 800 } });
-      const consoleErrors: string[] = [];
-      page.on('pageerror', (error) => consoleErrors.push(error.message));
-      // Log in through the form.
-      await logIn(page, cluster.file.api_url, ADMIN_PASSWORD);
-
-      // 2 masters (one primary) and 3 coreapps (a primary for each of the 2 shards, one secondary).
-      const masters = cluster.file.nodes.filter((n) => n.role === 'master').map((n) => n.node_id);
-      const coreapps = cluster.file.nodes.filter((n) => n.role === 'coreapp').map((n) => n.node_id);
-      expect(masters).toHaveLength(2);
-      expect(coreapps).toHaveLength(3);
-      const roles = await waitFor('2 masters and 3 coreapps with their roles on the page', async () => {
-        const seen = await rolesOnPage(page);
-        const masterRoles = masters.map((id) => seen[id]).sort();
-        const coreappRoles = coreapps.map((id) => seen[id]).sort();
-        const ok =
-          JSON.stringify(masterRoles) === JSON.stringify(['primary_master', 'secondary_master']) &&
-          JSON.stringify(coreappRoles) === JSON.stringify(['primary_coreapp', 'primary_coreapp', 'secondary_coreapp']);
-        return ok ? seen : undefined;
-      }, 30_000, 100);
-      expect(Object.values(roles).filter((r) => r === 'webapp')).toHaveLength(1);
-      expect(await page.locator('#admin').isVisible()).toBe(true);
-
-      // Some traffic, so throughput and queues move; then the first screenshot.
-      const load = new Load(cluster, 20);
-      load.start();
-      await load.waitForMore(40);
-      const owner = await waitFor('shard 0 served on the page', async () => {
-        const tile = await shardTile(page, 0);
-        return tile !== null && tile.owner !== '' && tile.state === 'serving' ? tile.owner : undefined;
-      }, 30_000, 100);
-      expect(coreapps).toContain(owner);
-      await waitFor('a throughput figure on the page', async () => /\d/.test((await page.locator('#sum-rate').textContent()) ?? ''), 15_000, 100);
-      await screenshot(page, 'dashboard-cluster.png');
-
-      // Hand shard 1 over gracefully (the admin endpoint): the secondary takes it, the old owner stays as secondary.
-      const owner1 = (await shardTile(page, 1))?.owner ?? '';
-      expect(coreapps).toContain(owner1);
-      await page.getByLabel('Shard to hand over to another coreapp').selectOption('1');
-      await page.getByRole('button', { name: 'Hand over…' }).click();
-      await page.getByRole('dialog').waitFor({ state: 'visible' });
-      await page.getByRole('dialog').getByRole('button', { name: 'Hand over' }).click();
-      await page.getByText(/^Shard 1 was handed over to /).waitFor({ state: 'visible', timeout: 40_000 });
-      const handedTo = await waitFor('shard 1 served by another coreapp, the old owner a secondary', async () => {
-        const tile = await shardTile(page, 1);
-        const seen = await rolesOnPage(page);
-        return tile !== null && tile.owner !== owner1 && tile.owner !== '' && tile.state === 'serving' && seen[owner1] === 'secondary_coreapp' ? tile.owner : undefined;
-      }, 15_000, 100);
-      expect(coreapps).toContain(handedTo);
-      expect(await page.locator('#action-result').textContent()).toContain(handedTo);
-      await waitFor('the handover on the timeline', async () => (await page.locator('#events li[data-kind="handed_over"][data-shard="1"]').count()) === 1, 10_000, 100);
-
-      // kill -9 the primary coreapp of shard 0 (read from the page), then poll the page with a deadline.
-      // The only secondary now is the coreapp that handed shard 1 over: it must be a candidate again.
-      const killedAt = cluster.kill9(cluster.nameOf(owner));
-      const after = await waitFor('a new owner of shard 0 and a failover event on the page', async () => {
-        const tile = await shardTile(page, 0);
-        if (tile === null || tile.owner === '' || tile.owner === owner || tile.state !== 'serving') return undefined;
-        const failover = await page.$eval('#events', (list) => {
-          const li = list.querySelector('li[data-kind="failover"][data-shard="0"]');
-          return li === null ? null : { ms: Number(li.getAttribute('data-failover-ms')), text: li.textContent ?? '' };
-        });
-        return failover === null ? undefined : { tile, failover, seenAfterMs: Date.now() - killedAt };
-      }, FAILOVER_BOUND_MS + PAGE_LAG_MS, 100);
-      process.stdout.write(`DASHBOARD failover seen on the page ${after.seenAfterMs} ms after the kill; event says ${after.failover.ms} ms\n`);
-      expect(after.tile.owner).toBe(owner1);
-      expect(after.failover.ms).toBeGreaterThan(0);
-      expect(after.failover.ms).toBeLessThanOrEqual(FAILOVER_BOUND_MS);
-      expect(after.failover.text).toMatch(/shard 0: .* → .* in \d+(\.\d)? (ms|s) after it was judged unhealthy/);
-      await screenshot(page, 'dashboard-after-failover.png');
-
-      // Change the shard count to 1 with the keyboard only: select, button, confirmation dialog.
-      await page.getByLabel('New shard count').focus();
-      await page.keyboard.press('Home'); // the first option: 1
-      expect(await page.getByLabel('New shard count').inputValue()).toBe('1');
-      await page.keyboard.press('Tab');
-      expect(await focused(page)).toBe('Change shard count…');
-      await page.keyboard.press('Enter');
-      const dialog = page.getByRole('dialog');
-      await dialog.waitFor({ state: 'visible' });
-      expect(await dialog.textContent()).toContain('from 2 to 1');
-      await page.screenshot({ path: `${RESULTS}dashboard-confirm.png` }); // the viewport: a modal is drawn over it
-      expect(await focused(page)).toBe('Cancel');
-      await page.keyboard.press('Tab');
-      expect(await focused(page)).toBe('Change to 1');
-      await page.keyboard.press('Enter');
-      await page.getByText('The shard count is now 1.').waitFor({ state: 'visible', timeout: 150_000 });
-      await waitFor('one shard served on the page', async () => {
-        const tiles = await page.$$eval('#shard-grid li', (list) => list.map((li) => li.querySelector('.state')?.textContent ?? ''));
-        return tiles.length === 1 && tiles[0] === 'serving';
-      }, 30_000, 100);
-      await waitFor('the shard-count change on the timeline', async () => (await page.locator('#events li[data-kind="shards_changed"]').count()) > 0, 10_000, 100);
-      await load.stop();
-      expect(load.errors).toEqual([]);
-      await screenshot(page, 'dashboard-after-shard-change.png');
-
-      // Phone width.
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.evaluate('window.scrollTo(0, 0)');
-      await page.screenshot({ path: `${RESULTS}dashboard-phone.png` });
-      await screenshot(page, 'dashboard-phone-full.png');
-      expect(await overflowX(page)).toBeLessThanOrEqual(0);
-      expect(consoleErrors).toEqual([]);
-      await page.close();
+      await capturingFailure(page, 'dashboard-cluster-failure.png', () => clusterScenario(cluster, page));
     });
   });
 
@@ -274,3 +182,120 @@ describe.skipIf(!existsSync(CHROMIUM) || sqlite === undefined)('dashboard in Chr
     }
   });
 });
+
+/** The cluster scenario, on a logged-out page at 1280×800. */
+async function clusterScenario(cluster: TestCluster, page: Page): Promise<void> {
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+
+  // Log in through the form.
+  await logIn(page, cluster.file.api_url, ADMIN_PASSWORD);
+
+  // 2 masters (one primary) and 3 coreapps (a primary for each of the 2 shards, one secondary).
+  const masters = cluster.file.nodes.filter((n) => n.role === 'master').map((n) => n.node_id);
+  const coreapps = cluster.file.nodes.filter((n) => n.role === 'coreapp').map((n) => n.node_id);
+  expect(masters).toHaveLength(2);
+  expect(coreapps).toHaveLength(3);
+  const roles = await waitFor('2 masters and 3 coreapps with their roles on the page', async () => {
+    const seen = await rolesOnPage(page);
+    const masterRoles = masters.map((id) => seen[id]).sort();
+    const coreappRoles = coreapps.map((id) => seen[id]).sort();
+    const ok =
+      JSON.stringify(masterRoles) === JSON.stringify(['primary_master', 'secondary_master']) &&
+      JSON.stringify(coreappRoles) === JSON.stringify(['primary_coreapp', 'primary_coreapp', 'secondary_coreapp']);
+    return ok ? seen : undefined;
+  }, 30_000, 100);
+  expect(Object.values(roles).filter((r) => r === 'webapp')).toHaveLength(1);
+  expect(await page.locator('#admin').isVisible()).toBe(true);
+
+  // Some traffic, so throughput and queues move; then the first screenshot.
+  const load = new Load(cluster, 20);
+  load.start();
+  try {
+    await withLoad(cluster, page, load, coreapps, consoleErrors);
+  } finally {
+    await load.stop();
+  }
+}
+
+/** The rest of the cluster scenario, with the load running (stopped by the caller whatever happens). */
+async function withLoad(cluster: TestCluster, page: Page, load: Load, coreapps: readonly string[], consoleErrors: readonly string[]): Promise<void> {
+  await load.waitForMore(40);
+  const owner = await waitFor('shard 0 served on the page', async () => {
+    const tile = await shardTile(page, 0);
+    return tile !== null && tile.owner !== '' && tile.state === 'serving' ? tile.owner : undefined;
+  }, 30_000, 100);
+  expect(coreapps).toContain(owner);
+  await waitFor('a throughput figure on the page', async () => /\d/.test((await page.locator('#sum-rate').textContent()) ?? ''), 15_000, 100);
+  await screenshot(page, 'dashboard-cluster.png');
+
+  // Hand shard 1 over gracefully (the admin endpoint): the secondary takes it, the old owner stays as secondary.
+  const owner1 = (await shardTile(page, 1))?.owner ?? '';
+  expect(coreapps).toContain(owner1);
+  await page.getByLabel('Shard to hand over to another coreapp').selectOption('1');
+  await page.getByRole('button', { name: 'Hand over…' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'visible' });
+  await page.getByRole('dialog').getByRole('button', { name: 'Hand over' }).click();
+  await page.getByText(/^Shard 1 was handed over to /).waitFor({ state: 'visible', timeout: 40_000 });
+  const handedTo = await waitFor('shard 1 served by another coreapp, the old owner a secondary', async () => {
+    const tile = await shardTile(page, 1);
+    const seen = await rolesOnPage(page);
+    return tile !== null && tile.owner !== owner1 && tile.owner !== '' && tile.state === 'serving' && seen[owner1] === 'secondary_coreapp' ? tile.owner : undefined;
+  }, 15_000, 100);
+  expect(coreapps).toContain(handedTo);
+  expect(await page.locator('#action-result').textContent()).toContain(handedTo);
+  await waitFor('the handover on the timeline', async () => (await page.locator('#events li[data-kind="handed_over"][data-shard="1"]').count()) === 1, 10_000, 100);
+
+  // kill -9 the primary coreapp of shard 0 (read from the page), then poll the page with a deadline.
+  // The only secondary now is the coreapp that handed shard 1 over: it must be a candidate again.
+  const killedAt = cluster.kill9(cluster.nameOf(owner));
+  const after = await waitFor('a new owner of shard 0 and a failover event on the page', async () => {
+    const tile = await shardTile(page, 0);
+    if (tile === null || tile.owner === '' || tile.owner === owner || tile.state !== 'serving') return undefined;
+    const failover = await page.$eval('#events', (list) => {
+      const li = list.querySelector('li[data-kind="failover"][data-shard="0"]');
+      return li === null ? null : { ms: Number(li.getAttribute('data-failover-ms')), text: li.textContent ?? '' };
+    });
+    return failover === null ? undefined : { tile, failover, seenAfterMs: Date.now() - killedAt };
+  }, FAILOVER_BOUND_MS + PAGE_LAG_MS, 100);
+  process.stdout.write(`DASHBOARD failover seen on the page ${after.seenAfterMs} ms after the kill; event says ${after.failover.ms} ms\n`);
+  expect(after.tile.owner).toBe(owner1);
+  expect(after.failover.ms).toBeGreaterThan(0);
+  expect(after.failover.ms).toBeLessThanOrEqual(FAILOVER_BOUND_MS);
+  expect(after.failover.text).toMatch(/shard 0: .* → .* in \d+(\.\d)? (ms|s) after it was judged unhealthy/);
+  await screenshot(page, 'dashboard-after-failover.png');
+
+  // Change the shard count to 1 with the keyboard only: select, button, confirmation dialog.
+  await page.getByLabel('New shard count').focus();
+  await page.keyboard.press('Home'); // the first option: 1
+  expect(await page.getByLabel('New shard count').inputValue()).toBe('1');
+  await page.keyboard.press('Tab');
+  expect(await focused(page)).toBe('Change shard count…');
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor({ state: 'visible' });
+  expect(await dialog.textContent()).toContain('from 2 to 1');
+  await page.screenshot({ path: `${RESULTS}dashboard-confirm.png` }); // the viewport: a modal is drawn over it
+  expect(await focused(page)).toBe('Cancel');
+  await page.keyboard.press('Tab');
+  expect(await focused(page)).toBe('Change to 1');
+  await page.keyboard.press('Enter');
+  await page.getByText('The shard count is now 1.').waitFor({ state: 'visible', timeout: 150_000 });
+  await waitFor('one shard served on the page', async () => {
+    const tiles = await page.$$eval('#shard-grid li', (list) => list.map((li) => li.querySelector('.state')?.textContent ?? ''));
+    return tiles.length === 1 && tiles[0] === 'serving';
+  }, 30_000, 100);
+  await waitFor('the shard-count change on the timeline', async () => (await page.locator('#events li[data-kind="shards_changed"]').count()) > 0, 10_000, 100);
+  await load.stop();
+  expect(load.errors).toEqual([]);
+  await screenshot(page, 'dashboard-after-shard-change.png');
+
+  // Phone width.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.screenshot({ path: `${RESULTS}dashboard-phone.png` });
+  await screenshot(page, 'dashboard-phone-full.png');
+  expect(await overflowX(page)).toBeLessThanOrEqual(0);
+  expect(consoleErrors).toEqual([]);
+  await page.close();
+}

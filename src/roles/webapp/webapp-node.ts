@@ -227,10 +227,15 @@ export class WebappNode {
     if (map === null || row === undefined) throw new ApiError('NOT_FOUND', `no shard ${shard}: the cluster has ${map?.generation.shards ?? 0} shard(s)`);
     if (map.generation.state !== 'active') throw new ApiError('PARAMETER_INVALID', 'the shard count is changing; hand over once it is done');
     if (row.owner === null) throw new ApiError('PARAMETER_INVALID', `shard ${shard} has no owner right now (failing over or starting); nothing to hand over`);
-    const owner = await this.#o.stores.nodes.get(row.owner);
-    if (owner?.internalUrl == null) throw new ApiError('NOT_PRIMARY_COREAPP', `the owner of shard ${shard} (${row.owner}) is not registered; retry shortly`);
+    const topology = await readTopology(this.#o.stores, this.#settings.application().db_liveness_interval);
+    const owner = topology.nodes.find((n) => n.node_id === row.owner);
+    if (owner?.internal_url == null) throw new ApiError('NOT_PRIMARY_COREAPP', `the owner of shard ${shard} (${row.owner}) is not registered; retry shortly`);
+    // Without a live secondary the master would have nobody to promote but the owner itself.
+    if (!topology.nodes.some((n) => n.role === 'coreapp' && n.alive && n.shard === null && n.node_id !== row.owner)) {
+      throw new ApiError('PARAMETER_INVALID', `no secondary coreapp is alive to take shard ${shard} over; start another coreapp first`);
+    }
     try {
-      const answer = await this.#o.transport.handOver(owner.internalUrl, { generation: row.generation, shard, epoch: row.epoch }, handOverDeadlineMs);
+      const answer = await this.#o.transport.handOver(owner.internal_url, { generation: row.generation, shard, epoch: row.epoch }, handOverDeadlineMs);
       return { shard, generation: row.generation, from: row.owner, to: answer.newOwner, released: answer.released, ms: answer.ms };
     } catch (error) {
       const why = error instanceof ClusterCallError ? (error.details ?? error.message) : (error as Error).message;
