@@ -69,6 +69,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       <h2 id="throughput-title">Throughput, last 5 minutes</h2>
       <div id="chart" class="chart" role="img" aria-label="messages per second"></div>
       <p class="legend"><span class="sw accepted"></span>accepted <span class="sw sent"></span>sent <span class="sw delivered"></span>delivered</p>
+      <p id="chart-note" class="sub"></p>
     </section>
     <section class="panel" aria-labelledby="events-title">
       <h2 id="events-title">Events</h2>

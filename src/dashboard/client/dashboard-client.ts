@@ -283,6 +283,9 @@ function renderChart(points: readonly ThroughputPoint[]): void {
     }
   }
   $('chart').replaceChildren(root);
+  const first = points.find((p) => p.accepted !== null);
+  // The webapp samples counts only while a dashboard is open: say where the history starts.
+  $('chart-note').textContent = first === undefined ? 'No history yet: rates need two snapshots.' : first === points[0] ? '' : `History from ${clock(first.at_ms)} (when a dashboard of this webapp was opened).`;
 }
 
 function renderEvents(events: readonly DashboardEvent[]): void {
