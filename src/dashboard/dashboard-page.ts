@@ -124,6 +124,7 @@ export const DASHBOARD_CSS = `
 :root { --bg:#f5f6f8; --fg:#1b1f24; --muted:#5b6570; --card:#fff; --line:#d8dde3; --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --info:#0969da;
   --accepted:#0969da; --sent:#8250df; --delivered:#1a7f37; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 * { box-sizing: border-box; }
+[hidden] { display:none !important; }
 body { margin:0; background:var(--bg); color:var(--fg); font-size:15px; line-height:1.4; }
 .top { display:flex; align-items:center; gap:.75rem; flex-wrap:wrap; padding:.6rem 1rem; background:#24292f; color:#fff; }
 .top h1 { font-size:1.15rem; margin:0; }

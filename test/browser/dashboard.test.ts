@@ -114,6 +114,8 @@ describe.skipIf(!existsSync(CHROMIUM) || sqlite === undefined)('dashboard in Chr
         const tile = await shardTile(page, 0);
         return roles.length === 1 && roles[0] === 'single' && tile?.state === 'serving';
       }, 20_000, 100);
+      // One process runs one coreapp: no handover to offer.
+      expect(await page.locator('#handover-form').isVisible()).toBe(false);
       await page.getByLabel('heartbeat_interval (s)').fill('0.5');
       await page.getByLabel('unhealthy_interval (s)').fill('3');
       await page.getByRole('button', { name: 'Save intervals…' }).click();
@@ -207,6 +209,7 @@ async function clusterScenario(cluster: TestCluster, page: Page): Promise<void> 
   }, 30_000, 100);
   expect(Object.values(roles).filter((r) => r === 'webapp')).toHaveLength(1);
   expect(await page.locator('#admin').isVisible()).toBe(true);
+  expect(await page.locator('#handover-form').isVisible()).toBe(true);
 
   // Some traffic, so throughput and queues move; then the first screenshot.
   const load = new Load(cluster, 20);
