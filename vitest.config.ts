@@ -64,6 +64,18 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // A real cluster and a real Chromium (Debian's /usr/bin/chromium): one file at a time, after the
+          // other projects. Not in `npm test`'s list: run with `npm run test:browser`.
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           // The network simulator (src/sim): the upstream double every cluster test talks to.
           name: 'netsim',
           sequence: { groupOrder: 0 },

@@ -350,3 +350,21 @@ assertLimit(masterTickIntervalMsMax < Math.min(masterTickGapMaxMs, (unhealthyInt
 assertLimit(masterTickIntervalMsMax <= heartbeatIntervalSecondsMin * 1_000, 'a tick is at most the shortest heartbeat interval');
 assertLimit(masterSnapshotIntervalMs < masterSnapshotMaxAgeMs, 'a snapshot is read again well before it is too old');
 assertLimit(masterNodesMax <= storeBatchSizeMax, 'the node list is one store batch');
+
+/** The dashboard's webapp reads one snapshot per interval, shared by every open dashboard. */
+export const dashboardSnapshotIntervalMs = 1_000;
+/** Open dashboard streams per webapp, at most (each costs a socket, not a database read). */
+export const dashboardSubscribersMax = 64;
+/** A stream ends after this long; the page reconnects, so a revoked or expired token stops being served. */
+export const dashboardStreamMaxMs = 10 * 60_000;
+/** Throughput is shown over this window, in buckets of this width. */
+export const dashboardThroughputWindowMs = 5 * 60_000;
+export const dashboardThroughputBucketMs = 5_000;
+/** Events shown on the timeline (the newest). */
+export const dashboardEventsMax = 40;
+/** Each master's heartbeat view is asked for with this deadline; a silent master shows no ages. */
+export const dashboardPeerViewDeadlineMs = 500;
+
+assertLimit(dashboardThroughputWindowMs % dashboardThroughputBucketMs === 0, 'the throughput window is whole buckets');
+assertLimit(dashboardThroughputBucketMs >= dashboardSnapshotIntervalMs, 'a throughput bucket spans at least one snapshot');
+assertLimit(dashboardEventsMax <= eventLogReadMax, 'the timeline is one event-log read');

@@ -28,6 +28,12 @@ export interface DemoteMessage extends OwnershipMessage {
 }
 
 /** The outcome of a dispatch hint: the coreapp serves that shard, or says it is not its primary. */
+export interface HandOverAnswer {
+  readonly released: boolean;
+  readonly newOwner: string | null;
+  readonly ms: number;
+}
+
 export type DispatchOutcome = 'accepted' | 'not_primary';
 
 /** Thrown by a transport call that got no usable answer (refused, timed out, 401, 5xx). */
@@ -50,6 +56,9 @@ export class ShardChangeRefusedError extends Error {}
 /** This node does not hold the master lease. */
 export class NotPrimaryMasterError extends Error {}
 
+/** A coreapp was asked to hand over an ownership it does not hold (moved on, or never had it). */
+export class NotOwnerError extends Error {}
+
 export interface ClusterTransport {
   heartbeat(internalUrl: string, timeoutMs: number): Promise<HeartbeatAnswer>;
   promote(internalUrl: string, message: PromoteMessage): Promise<void>;
@@ -62,6 +71,15 @@ export interface ClusterTransport {
   settingsChanged(internalUrl: string): Promise<void>;
   /** A coreapp is leaving (planned handover): the master re-reads the map and does not pick it. */
   coreappLeaving(internalUrl: string, coreappId: string): Promise<void>;
+  /** Tells the primary master that a coreapp which handed a shard over stays: a candidate again. */
+  coreappBack(internalUrl: string, coreappId: string): Promise<void>;
+  /**
+   * Asks the owning coreapp to hand `ownership` over gracefully (drain, release the map row under
+   * its epoch, let the master promote another coreapp). Resolves with whether the row was released,
+   * the new owner if one was promoted within the coreapp's wait, and how long it took. A coreapp that
+   * does not own exactly that ownership answers 409 (`ClusterCallError` with statusCode 409).
+   */
+  handOver(internalUrl: string, ownership: OwnershipMessage, timeoutMs: number): Promise<HandOverAnswer>;
   /** Database statistics, computed by the primary master (`/v1/stats/db`). */
   dbStats(internalUrl: string): Promise<{ readonly nodeId: string; readonly stats: unknown }>;
   /** Asks the primary master to change the shard count; resolves when the new generation serves. */

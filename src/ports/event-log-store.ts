@@ -5,7 +5,7 @@
 export interface ClusterEvent {
   readonly seq: number;
   readonly atMs: number;
-  /** e.g. `lease_acquired`, `promoted`, `demoted`, `failover`, `shards_changed`. */
+  /** e.g. `lease_acquired`, `promoted`, `demoted`, `failover`, `shards_changed`, `handed_over`. */
   readonly kind: string;
   readonly nodeId: string | null;
   readonly data: Readonly<Record<string, unknown>>;

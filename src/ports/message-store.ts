@@ -54,6 +54,11 @@ export interface MessageStore {
    */
   countAccepted(): Promise<number>;
   /**
+   * Messages still `accepted` in `generation`, counted per shard (shards with none are left out),
+   * ordered by shard. Reads only that generation's accepted rows (the pending index), for the dashboard.
+   */
+  acceptedByShard(generation: number): Promise<readonly { readonly shard: number; readonly count: number }[]>;
+  /**
    * True when `generation` is not retired. Inside `Stores.inTransaction` it also holds the
    * generation's row (a shared lock on PostgreSQL and MySQL; SQLite transactions are serial) until
    * the transaction ends, so a shard-count change cannot retire the generation between this check and

@@ -123,6 +123,7 @@ describe('/docs', () => {
         '/v1/account',
         '/v1/account/shards',
         '/v1/account/verify',
+        '/v1/cluster/shards/{shard}/handover',
         '/v1/contacts',
         '/v1/health',
         '/v1/messages',

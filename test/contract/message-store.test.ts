@@ -259,6 +259,20 @@ for (const target of CONTRACT_TARGETS) {
       }
     });
 
+    it('acceptedByShard counts the waiting messages of one generation per shard, in shard order', async () => {
+      const generation = lane();
+      expect(await messages.acceptedByShard(generation)).toEqual([]);
+      for (const shard of [3, 0, 3, 3, 1]) await messages.insert(message({ generation, shard }));
+      const sent = (await messages.insert(message({ generation, shard: 0 }))).message.id;
+      await messages.recordStatus(sent, 'sent', T0);
+      await messages.insert(message({ generation: lane(), shard: 0 }));
+      expect(await messages.acceptedByShard(generation)).toEqual([
+        { shard: 0, count: 1 },
+        { shard: 1, count: 1 },
+        { shard: 3, count: 3 },
+      ]);
+    });
+
     it('countByStatus counts every status; countAccepted the waiting ones', async () => {
       const before = await messages.countByStatus();
       for (const status of ['accepted', ...UPDATES] as MessageStatus[]) {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpClusterTransport, INTERNAL_PATHS, startInternalServer, type InternalHandlers, type InternalServer } from '../../src/adapters/http/internal-api.js';
 import type { PeerView } from '../../src/core/master/cluster-view.js';
-import { ClusterCallError, type DemoteMessage, type PromoteMessage } from '../../src/ports/cluster-transport.js';
+import { ClusterCallError, NotOwnerError, type DemoteMessage, type PromoteMessage } from '../../src/ports/cluster-transport.js';
 
 const SECRET = 's3cret-s3cret-s3cret';
 
@@ -161,6 +161,28 @@ describe('internal API: every route round-trips its shape', () => {
     expect(coreappLeaving.mock.calls).toEqual([['host-b:0123456789ab']]);
   });
 
+  it('coreappBack', async () => {
+    const coreappBack = vi.fn<(id: string) => void>();
+    const server = await serve({ coreappBack });
+    await client().coreappBack(server.url, 'host-b:0123456789ab');
+    expect(coreappBack.mock.calls).toEqual([['host-b:0123456789ab']]);
+  });
+
+  it('handOver: the ownership goes over, the answer comes back; a coreapp that does not own it answers 409', async () => {
+    const handOver = vi.fn(async (o: { generation: number; shard: number; epoch: number }) => {
+      if (o.epoch !== 3) throw new NotOwnerError('c1 does not own epoch ' + o.epoch);
+      return { released: true, newOwner: 'c2', ms: 42 };
+    });
+    const server = await serve({ handOver });
+    expect(await client().handOver(server.url, { generation: 1, shard: 0, epoch: 3 }, 1_000)).toEqual({ released: true, newOwner: 'c2', ms: 42 });
+    expect(handOver.mock.calls).toEqual([[{ generation: 1, shard: 0, epoch: 3 }]]);
+    const refused = await callError(client().handOver(server.url, { generation: 1, shard: 0, epoch: 2 }, 1_000));
+    expect(refused).toBeInstanceOf(ClusterCallError);
+    expect((refused as ClusterCallError).statusCode).toBe(409);
+    expect((refused as ClusterCallError).details).toBe('c1 does not own epoch 2');
+    expect((await raw(`${server.url}${INTERNAL_PATHS.handOver}`, 'POST', { generation: 1, shard: -1, epoch: 3 })).status).toBe(400);
+  });
+
   it('dbStats', async () => {
     const stats = { messages: { pending: 3, sent: 10 }, size_bytes: 4_096 };
     const server = await serve({ dbStats: async () => ({ nodeId: 'm1', stats }) });
@@ -184,6 +206,8 @@ describe('internal API: authentication', () => {
       peerView: vi.fn(() => ({ masterId: 'm1', coreapps: [] })),
       settingsChanged: vi.fn(),
       coreappLeaving: vi.fn(),
+      coreappBack: vi.fn(),
+      handOver: vi.fn(async () => ({ released: true, newOwner: null, ms: 1 })),
       dbStats: vi.fn(async () => ({ nodeId: 'm1', stats: {} })),
       status: vi.fn(() => ({ node_id: 'm1', role: 'primary_master' })),
     };
@@ -202,6 +226,8 @@ describe('internal API: authentication', () => {
       () => wrong.peerView(url, 1_000),
       () => wrong.settingsChanged(url),
       () => wrong.coreappLeaving(url, 'c1'),
+      () => wrong.coreappBack(url, 'c1'),
+      () => wrong.handOver(url, { generation: 1, shard: 0, epoch: 1 }, 1_000),
       () => wrong.dbStats(url),
       () => wrong.status(url),
     ];

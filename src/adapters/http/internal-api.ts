@@ -14,12 +14,15 @@ import { isWildcardHost } from '../../core/config.js';
 import type { OwnershipClaim, PeerView } from '../../core/master/cluster-view.js';
 import {
   ClusterCallError,
+  NotOwnerError,
   NotPrimaryMasterError,
   ShardChangeRefusedError,
   type ClusterTransport,
   type DemoteMessage,
   type DispatchOutcome,
+  type HandOverAnswer,
   type HeartbeatAnswer,
+  type OwnershipMessage,
   type PromoteMessage,
 } from '../../ports/cluster-transport.js';
 
@@ -31,6 +34,8 @@ export const INTERNAL_PATHS = {
   peerView: '/internal/peer-view',
   settingsChanged: '/internal/settings-changed',
   coreappLeaving: '/internal/coreapp-leaving',
+  coreappBack: '/internal/coreapp-back',
+  handOver: '/internal/hand-over',
   dbStats: '/internal/stats/db',
   status: '/internal/status',
   shards: '/internal/shards',
@@ -52,6 +57,9 @@ export interface InternalHandlers {
   peerView?(): PeerView;
   settingsChanged?(): Promise<void> | void;
   coreappLeaving?(coreappId: string): void;
+  coreappBack?(coreappId: string): void;
+  /** Hand the shard over gracefully (a coreapp); throws `NotOwnerError` unless it owns exactly that. */
+  handOver?(ownership: OwnershipMessage): Promise<HandOverAnswer>;
   dbStats?(): Promise<{ readonly nodeId: string; readonly stats: unknown }>;
   status?(): NodeStatusAnswer | Promise<NodeStatusAnswer>;
   /** Change the shard count (the primary master); throws `ShardChangeRefusedError` / `NotPrimaryMasterError`. */
@@ -162,6 +170,29 @@ export async function startInternalServer(options: InternalServerOptions): Promi
       return { ok: true };
     });
   }
+  if (h.coreappBack) {
+    const back = h.coreappBack.bind(h);
+    app.post(INTERNAL_PATHS.coreappBack, async (request, reply) => {
+      const id = (request.body as Record<string, unknown> | null)?.['coreapp_id'];
+      if (typeof id !== 'string' || id.length === 0 || id.length > 200) return reply.code(400).send(BAD_REQUEST);
+      back(id);
+      return { ok: true };
+    });
+  }
+  if (h.handOver) {
+    const handOver = h.handOver.bind(h);
+    app.post(INTERNAL_PATHS.handOver, async (request, reply) => {
+      const owned = ownershipFrom(request.body);
+      if (owned === null) return reply.code(400).send(BAD_REQUEST);
+      try {
+        const answer = await handOver(owned);
+        return { released: answer.released, new_owner: answer.newOwner, ms: answer.ms };
+      } catch (error) {
+        if (error instanceof NotOwnerError) return reply.code(409).send({ error: 'not_owner', details: error.message });
+        return reply.code(500).send({ error: 'failed', details: (error as Error).message });
+      }
+    });
+  }
   if (h.dbStats) {
     const dbStats = h.dbStats.bind(h);
     app.get(INTERNAL_PATHS.dbStats, async () => {
@@ -251,6 +282,15 @@ export class HttpClusterTransport implements ClusterTransport {
 
   async coreappLeaving(internalUrl: string, coreappId: string): Promise<void> {
     await this.#call('POST', internalUrl, INTERNAL_PATHS.coreappLeaving, { coreapp_id: coreappId });
+  }
+
+  async coreappBack(internalUrl: string, coreappId: string): Promise<void> {
+    await this.#call('POST', internalUrl, INTERNAL_PATHS.coreappBack, { coreapp_id: coreappId });
+  }
+
+  async handOver(internalUrl: string, ownership: OwnershipMessage, timeoutMs: number): Promise<HandOverAnswer> {
+    const body = (await this.#call('POST', internalUrl, INTERNAL_PATHS.handOver, { generation: ownership.generation, shard: ownership.shard, epoch: ownership.epoch }, timeoutMs)) as Record<string, unknown>;
+    return { released: body['released'] === true, newOwner: typeof body['new_owner'] === 'string' ? body['new_owner'] : null, ms: Number(body['ms']) };
   }
 
   async dbStats(internalUrl: string): Promise<{ nodeId: string; stats: unknown }> {

@@ -114,6 +114,18 @@ export class KyselyMessageStore implements MessageStore {
     return Number(row.count);
   }
 
+  async acceptedByShard(generation: number): Promise<readonly { readonly shard: number; readonly count: number }[]> {
+    const rows = await this.#database.db
+      .selectFrom('messages')
+      .select((eb) => ['shard', eb.fn.countAll().as('count')])
+      .where('generation', '=', generation)
+      .where('status', '=', 'accepted')
+      .groupBy('shard')
+      .orderBy('shard')
+      .execute();
+    return rows.map((row) => ({ shard: Number(row.shard), count: Number(row.count) }));
+  }
+
   async countByStatus(): Promise<Readonly<Record<MessageStatus, number>>> {
     const rows = await this.#database.db
       .selectFrom('messages')

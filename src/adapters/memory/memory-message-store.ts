@@ -117,6 +117,14 @@ export class MemoryMessageStore implements MessageStore {
     return counts;
   }
 
+  async acceptedByShard(generation: number): Promise<readonly { readonly shard: number; readonly count: number }[]> {
+    const counts = new Map<number, number>();
+    for (const row of this.#rows) {
+      if (row.generation === generation && row.status === 'accepted') counts.set(row.shard, (counts.get(row.shard) ?? 0) + 1);
+    }
+    return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([shard, count]) => ({ shard, count }));
+  }
+
   async countAccepted(): Promise<number> {
     return (await this.countByStatus()).accepted;
   }

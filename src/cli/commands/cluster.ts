@@ -265,6 +265,7 @@ function printCluster(file: ClusterFile, path: string): void {
       '',
       `Shardgate cluster is running (${file.shards} shard${file.shards === 1 ? '' : 's'})`,
       `  API        ${file.api_url}   (admin / ${file.admin.password})`,
+      `  dashboard  ${file.api_url}/dashboard`,
       `  simulator  ${file.sim.url}   (pid ${file.sim.pid}; checker at ${file.sim.url}/sim/report)`,
       `  state      ${path}`,
       ...rows,

@@ -114,7 +114,13 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
     node = coreapp;
     onTerm = () => coreapp.handOver();
   } else {
-    const [{ WebappNode }, accounts] = await Promise.all([import('../../roles/webapp/webapp-node.js'), import('../../adapters/upstream/sim-upstream-accounts.js')]);
+    const [{ WebappNode }, accounts, dashboard, topology, gateway] = await Promise.all([
+      import('../../roles/webapp/webapp-node.js'),
+      import('../../adapters/upstream/sim-upstream-accounts.js'),
+      import('../../dashboard/dashboard-plugin.js'),
+      import('../../roles/gateway/cluster-topology.js'),
+      import('../../roles/gateway/gateway-node.js'),
+    ]);
     const webapp = new WebappNode({
       ...common,
       accounts: new accounts.SimUpstreamAccounts(upstreamUrl as string),
@@ -122,6 +128,16 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
       port: config.apiPort,
       adminPassword: process.env['SHARDGATE_ADMIN_PASSWORD'] || null,
       dbEngine: database.dialect,
+      extendApi: (app) =>
+        dashboard.registerDashboard(app, {
+          stores,
+          nodeId,
+          mode: 'cluster',
+          masterLease: gateway.MASTER_LEASE,
+          transport,
+          topology: (dbLivenessIntervalS) => topology.readTopology(stores, dbLivenessIntervalS),
+          onError: (error) => logger.warn({ err: error }, 'dashboard snapshot failed'),
+        }),
     });
     const started = await webapp.start();
     apiUrl = started.apiUrl;

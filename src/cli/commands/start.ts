@@ -42,7 +42,7 @@ async function runStart(config: Config, flags: StartFlags): Promise<void> {
   const tls = readTls(flags);
   const adminPassword = process.env['SHARDGATE_ADMIN_PASSWORD'] || null;
   // Heavy modules load only when the command runs, so `--help` stays instant.
-  const [{ pino }, db, migrate, stores, upstream, accountsModule, gateway, nodeIdModule, simModule, clockModule] = await Promise.all([
+  const [{ pino }, db, migrate, stores, upstream, accountsModule, gateway, nodeIdModule, simModule, clockModule, dashboard, topology] = await Promise.all([
     import('pino'),
     import('../../adapters/kysely/database.js'),
     import('../../adapters/kysely/migrate.js'),
@@ -53,6 +53,8 @@ async function runStart(config: Config, flags: StartFlags): Promise<void> {
     import('../../roles/gateway/node-id.js'),
     import('../../sim/start-sim.js'),
     import('../../adapters/memory/system-clock.js'),
+    import('../../dashboard/dashboard-plugin.js'),
+    import('../../roles/gateway/cluster-topology.js'),
   ]);
   const logger = pino({ level: config.logLevel, base: undefined });
   const database = db.openDatabase(config.database);
@@ -68,10 +70,11 @@ async function runStart(config: Config, flags: StartFlags): Promise<void> {
     sim = await simModule.startSim({ host: '127.0.0.1', port: simPort, accounts: [{ waId: DEMO_ACCOUNT.waId, credentials, shards: 1 }] });
   }
   const httpUrl = sim?.url ?? (upstreamUrl as string);
+  const nodeId = nodeIdModule.newNodeId();
   const node = new gateway.GatewayNode({
     stores: kysely,
     clock,
-    nodeId: nodeIdModule.newNodeId(),
+    nodeId,
     version: VERSION,
     upstream: new upstream.SimUpstreamClient(`${httpUrl.replace(/^http/, 'ws')}/upstream`),
     accounts: new accountsModule.SimUpstreamAccounts(httpUrl),
@@ -81,6 +84,15 @@ async function runStart(config: Config, flags: StartFlags): Promise<void> {
     logger,
     dbEngine: database.dialect,
     webappOptions: { tls },
+    extendApi: (app) =>
+      dashboard.registerDashboard(app, {
+        stores: kysely,
+        nodeId,
+        mode: 'single',
+        masterLease: gateway.MASTER_LEASE,
+        topology: (dbLivenessIntervalS) => topology.readTopology(kysely, dbLivenessIntervalS),
+        onError: (error) => logger.warn({ err: error }, 'dashboard snapshot failed'),
+      }),
   });
   const started = await node.start();
   printBanner(started.apiUrl, started.admin, sim === null ? `external simulator at ${httpUrl}` : `simulator in-process at ${sim.url}`);
@@ -160,6 +172,7 @@ function printBanner(apiUrl: string, admin: { username: string; password: string
     `Shardgate ${VERSION} is running`,
     `  API        ${apiUrl}`,
     `  API docs   ${apiUrl}/docs`,
+    `  dashboard  ${apiUrl}/dashboard`,
     `  upstream   ${upstream}`,
     admin.created
       ? `  admin      ${admin.username} / ${password}   (${process.env['SHARDGATE_ADMIN_PASSWORD'] ? 'from SHARDGATE_ADMIN_PASSWORD' : 'generated: shown only this once'})`

@@ -91,6 +91,15 @@ export interface CoreappLeavingEvent {
 }
 
 /**
+ * A coreapp that handed a shard over on an admin's request (not a shutdown) stays in the cluster: it
+ * is a promotion candidate again, and the node list and shard map are read again at once.
+ */
+export interface CoreappBackEvent {
+  readonly type: 'coreappBack';
+  readonly coreappId: string;
+}
+
+/**
  * Hold ownership decisions (`held: true`) while the runtime changes the shard count: no promotion,
  * notification or demotion is decided until released; lease, reads and heartbeats go on. Released,
  * the machine decides again only on a map read issued after the release.
@@ -114,5 +123,6 @@ export type MasterEvent =
   | PromoteResultEvent
   | SettingsEvent
   | CoreappLeavingEvent
+  | CoreappBackEvent
   | HoldEvent
   | StopEvent;

@@ -186,6 +186,12 @@ export class MasterMachine {
         this.#nodesRead = null;
         this.#mapChanged(true);
         return;
+      case 'coreappBack':
+        this.#leaving.delete(event.coreappId);
+        this.#nodesLastReadMs = Number.NEGATIVE_INFINITY;
+        this.#nodesRead = null;
+        this.#mapChanged(true);
+        return;
       case 'hold':
         if (this.#held && !event.held) this.#mapChanged(false);
         this.#held = event.held;

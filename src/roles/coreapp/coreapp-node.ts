@@ -13,7 +13,7 @@
  *   releases its shard in the map (a fenced compare-and-set), deregisters and tells the master again,
  *   so a secondary is promoted at once.
  */
-import type { DemoteMessage, HeartbeatAnswer, PromoteMessage } from '../../ports/cluster-transport.js';
+import { NotOwnerError, type DemoteMessage, type HandOverAnswer, type HeartbeatAnswer, type OwnershipMessage, type PromoteMessage } from '../../ports/cluster-transport.js';
 import type { ShardMap } from '../../ports/shard-map-store.js';
 import type { UpstreamClient } from '../../ports/upstream-client.js';
 import type { InternalServer } from '../../adapters/http/internal-api.js';
@@ -25,6 +25,10 @@ import { claimOf, decidePromotion, demotionApplies, mapNamesOwner } from '../../
 import { shardRows } from './shard-rows.js';
 import { ShardWorker } from './shard-worker.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
+
+/** An admin handover waits this long for the master to name a new owner before it answers. */
+const handOverWaitMs = 15_000;
+const handOverPollMs = 100;
 
 export interface CoreappNodeOptions extends ClusterNodeOptions {
   readonly upstream: UpstreamClient;
@@ -91,6 +95,7 @@ export class CoreappNode {
         settingsChanged: async () => {
           await this.#settings.refresh();
         },
+        handOver: (ownership) => this.handOverShard(ownership),
         status: () => ({ node_id: nodeId, role: 'coreapp', gateway_status: this.status(), owns: this.heartbeat().owns, leaving: this.#leaving }),
     });
     await stores.nodes.register({ id: nodeId, role: 'coreapp', hostname: this.#o.hostname, internalUrl: this.#server.url, status: 'disconnected' });
@@ -208,21 +213,72 @@ export class CoreappNode {
   async handOver(): Promise<void> {
     if (this.#leaving) return;
     this.#leaving = true;
+    await this.#tellMaster('leaving');
+    await this.#drainAndRelease(monotonicMs(), 'shutdown');
+    await this.#o.stores.nodes.remove(this.#o.nodeId).catch(() => {});
+    await this.#tellMaster('leaving');
+    await this.stop();
+  }
+
+  /**
+   * Hands one shard over on an admin's request (`POST /v1/cluster/shards/{shard}/handover`) and stays
+   * in the cluster: the same steps as the SIGTERM path (tell the master, drain, release the row under
+   * its epoch, tell the master again), then it waits — bounded — for the master to promote another
+   * coreapp, and tells the master it is a candidate again. Throws `NotOwnerError` unless it holds
+   * exactly `ownership` (the caller's view was stale).
+   */
+  async handOverShard(ownership: OwnershipMessage): Promise<HandOverAnswer> {
+    const owned = this.#owned;
+    if (this.#leaving || this.#stopped || owned === null || owned.generation !== ownership.generation || owned.shard !== ownership.shard || owned.epoch !== ownership.epoch) {
+      throw new NotOwnerError(`${this.#o.nodeId} does not own generation ${ownership.generation} shard ${ownership.shard} epoch ${ownership.epoch}`);
+    }
     const startedAt = monotonicMs();
-    await this.#tellMasterLeaving();
+    this.#leaving = true;
+    try {
+      await this.#tellMaster('leaving');
+      const released = await this.#drainAndRelease(startedAt, 'admin');
+      await this.#tellMaster('leaving');
+      const newOwner = released ? await this.#waitForNewOwner(ownership) : null;
+      return { released, newOwner, ms: Math.round(monotonicMs() - startedAt) };
+    } finally {
+      this.#leaving = false;
+      this.#report();
+      await this.#tellMaster('back');
+    }
+  }
+
+  /** Stops the worker (in-flight sends finish or stay durable) and releases the row; true if released. */
+  async #drainAndRelease(startedAt: number, reason: 'shutdown' | 'admin'): Promise<boolean> {
+    let released = false;
     await this.#enqueue(async () => {
       const owned = this.#owned;
       this.#owned = null;
       if (owned === null) return;
       await owned.worker?.stop();
       if (owned.state === 'serving' || owned.state === 'waiting') {
-        const released = await this.#o.stores.shardMap.assign(owned.generation, owned.shard, null, owned.epoch, this.#o.clock.nowMs()).catch(() => null);
-        this.#o.logger.info({ owned: describe(owned), released: released !== null, ms: Math.round(monotonicMs() - startedAt) }, 'handed the shard over');
+        released = (await this.#o.stores.shardMap.assign(owned.generation, owned.shard, null, owned.epoch, this.#o.clock.nowMs()).catch(() => null)) !== null;
+        const ms = Math.round(monotonicMs() - startedAt);
+        this.#o.logger.info({ owned: describe(owned), released, ms }, 'handed the shard over');
+        // On the timeline (the dashboard), next to the promotion that follows; best effort.
+        const data = { shard: owned.shard, epoch: owned.epoch, generation: owned.generation, released, ms, reason };
+        await this.#o.stores.events.append({ atMs: this.#o.clock.nowMs(), kind: 'handed_over', nodeId: this.#o.nodeId, data }).catch(() => {});
       }
+      this.#report();
     });
-    await this.#o.stores.nodes.remove(this.#o.nodeId).catch(() => {});
-    await this.#tellMasterLeaving();
-    await this.stop();
+    return released;
+  }
+
+  /** The shard's new owner once the map names one (polled, bounded by `handOverWaitMs`), else null. */
+  async #waitForNewOwner(ownership: OwnershipMessage): Promise<string | null> {
+    const deadline = monotonicMs() + handOverWaitMs;
+    while (!this.#stopped && monotonicMs() < deadline) {
+      const map = await this.#o.stores.shardMap.current().catch(() => null);
+      const row = map?.assignments.find((a) => a.shard === ownership.shard);
+      if (map !== null && map !== undefined && map.generation.generation !== ownership.generation) return null;
+      if (row?.owner != null && row.owner !== this.#o.nodeId) return row.owner;
+      await new Promise((resolve) => setTimeout(resolve, handOverPollMs));
+    }
+    return null;
   }
 
   async stop(): Promise<void> {
@@ -236,15 +292,18 @@ export class CoreappNode {
     await this.#o.stores.nodes.remove(this.#o.nodeId).catch(() => {});
   }
 
-  async #tellMasterLeaving(): Promise<void> {
+  /** Tells the primary master this coreapp is leaving (no candidate) or back (a candidate again). */
+  async #tellMaster(what: 'leaving' | 'back'): Promise<void> {
     try {
       const lease = await this.#o.stores.leases.read(MASTER_LEASE);
       if (lease?.held !== true || lease.holder === null) return;
       const master = await this.#o.stores.nodes.get(lease.holder);
-      if (master?.internalUrl) await this.#o.transport.coreappLeaving(master.internalUrl, this.#o.nodeId);
+      if (!master?.internalUrl) return;
+      if (what === 'leaving') await this.#o.transport.coreappLeaving(master.internalUrl, this.#o.nodeId);
+      else await this.#o.transport.coreappBack(master.internalUrl, this.#o.nodeId);
     } catch (error) {
       // No master to tell: the handover then completes by the usual failover path.
-      this.#o.logger.warn({ err: error }, 'could not tell the primary master of the handover');
+      this.#o.logger.warn({ err: error, what }, 'could not tell the primary master of the handover');
     }
   }
 

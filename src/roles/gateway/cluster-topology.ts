@@ -49,7 +49,7 @@ export async function readTopology(stores: Stores, dbLivenessIntervalS: number):
     const owned = owners.get(n.id);
     const role: TopologyRole = n.role === 'master' ? (n.id === primaryMaster ? 'primary_master' : 'secondary_master') : n.role;
     let status: TopologyGatewayStatus = 'disconnected';
-    if ((n.role === 'coreapp' || n.role === 'single') && alive && owned !== undefined && n.shard === owned.shard) {
+    if ((n.role === 'coreapp' || n.role === 'single') && alive && owned !== undefined && (n.role === 'single' || n.shard === owned.shard)) {
       status = n.status === 'connected' ? 'connected' : n.status === 'connecting' ? 'connecting' : 'disconnected';
     }
     return {

@@ -39,6 +39,8 @@ export interface GatewayNodeOptions {
   readonly dbEngine: string;
   readonly leaseTtlMs?: number;
   readonly superviseIntervalMs?: number;
+  /** Registers more routes on the API before it listens (the composition root adds the dashboard). */
+  readonly extendApi?: (app: FastifyInstance) => Promise<unknown>;
 }
 
 interface OwnedShard {
@@ -97,6 +99,7 @@ export class GatewayNode {
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
     });
+    await this.#o.extendApi?.(this.#webapp);
     await this.#tick();
     this.#dispatcher.start();
     this.#settings.onChange(() => this.#dispatcher.notify());

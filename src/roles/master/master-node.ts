@@ -114,6 +114,10 @@ export class MasterNode {
           this.#machine.step({ type: 'coreappLeaving', coreappId });
           this.#kick();
         },
+        coreappBack: (coreappId) => {
+          this.#machine.step({ type: 'coreappBack', coreappId });
+          this.#kick();
+        },
         dbStats: async () => ({ nodeId, stats: await dbStats(stores) }),
         changeShards: (shards) => this.#shardChange.change(shards),
         status: () => {

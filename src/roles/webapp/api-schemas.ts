@@ -20,6 +20,7 @@ import {
   registrationCertLengthMax,
   registrationCodeLengthMax,
   registrationPinLengthMax,
+  shardCountMax,
   textBodyLengthMax,
   unhealthyIntervalHeartbeatsMin,
   unhealthyIntervalSecondsMax,
@@ -221,3 +222,18 @@ export const SupportResponse = Type.Object({ support: Type.Object({}, { addition
 export const StatsResponse = Type.Object({ stats: Type.Object({}, { additionalProperties: true }), meta: Meta });
 
 export const MetricsResponse = Type.Object({ metrics: Type.Object({}, { additionalProperties: true }), meta: Meta });
+
+export const ShardParams = Type.Object({ shard: Type.Integer({ minimum: 0, maximum: shardCountMax - 1, description: 'The shard number (0 … shards − 1)' }) }, strict);
+
+export const HandoverResponse = Type.Object({
+  handover: Type.Object({
+    shard: Type.Integer(),
+    generation: Type.Integer(),
+    from: Type.String({ description: 'The coreapp that owned the shard and handed it over' }),
+    to: Type.Union([Type.String(), Type.Null()], { description: 'The coreapp the master promoted, if it did within the wait' }),
+    released: Type.Boolean({ description: 'Whether the owner released the shard-map row (under its epoch)' }),
+    ms: Type.Integer({ description: 'How long the handover took at the owner' }),
+  }),
+  meta: Meta,
+});
+

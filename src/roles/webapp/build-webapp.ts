@@ -19,6 +19,7 @@ import { HashGate } from './password-hash.js';
 import { PendingBacklog } from './pending-backlog.js';
 import { authenticateBearer } from './request-auth.js';
 import { registerAccountRoutes } from './routes/account-routes.js';
+import { registerClusterRoutes } from './routes/cluster-routes.js';
 import { registerContactRoutes } from './routes/contacts-routes.js';
 import { registerMessageRoutes } from './routes/messages-routes.js';
 import { registerMonitoringRoutes } from './routes/monitoring-routes.js';
@@ -85,6 +86,7 @@ export async function buildWebapp(deps: WebappDeps): Promise<FastifyInstance> {
     registerContactRoutes(api, ctx);
     registerSettingsRoutes(api, ctx);
     registerMonitoringRoutes(api, ctx);
+    registerClusterRoutes(api, ctx);
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Not made ready here: the composition root may still register plugins (e.g. a dashboard) before

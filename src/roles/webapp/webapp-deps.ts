@@ -23,6 +23,15 @@ import type { UpstreamAccounts } from '../../ports/upstream-client.js';
 export type GatewayStatus = 'connected' | 'connecting' | 'disconnected' | 'uninitialized' | 'unregistered';
 export type ClusterHealthRole = 'primary_master' | 'secondary_master' | 'coreapp';
 
+export interface HandoverResult {
+  readonly shard: number;
+  readonly generation: number;
+  readonly from: string;
+  readonly to: string | null;
+  readonly released: boolean;
+  readonly ms: number;
+}
+
 export interface WebappOptions {
   /** Accepted-but-unsent messages at which new sends get 503 / 1016 with `Retry-After`. */
   readonly pendingMessagesMax: number;
@@ -71,6 +80,11 @@ export interface WebappDeps {
     settingsChanged(): void;
     /** Asks the primary master to change the shard count; resolves when every new shard is served. */
     changeShards(shards: number): Promise<void>;
+    /**
+     * Asks the coreapp that owns `shard` to hand it over gracefully; throws `ApiError` (404 no such
+     * shard, 400 no owner now, 500 retryable when the owner moved on or did not answer).
+     */
+    handOver(shard: number): Promise<HandoverResult>;
   };
   readonly options: WebappOptions;
   /** Where the API logs; false or absent: no logging. */

@@ -22,12 +22,15 @@ import { startNodeServer, type ClusterNodeOptions } from '../gateway/cluster-nod
 import { SettingsWatcher } from '../gateway/settings-watcher.js';
 import { ensureAdminUser } from './admin-user.js';
 import { buildWebapp } from './build-webapp.js';
-import { DEFAULT_WEBAPP_OPTIONS, type ClusterHealthRole, type GatewayStatus, type WebappOptions } from './webapp-deps.js';
+import { ApiError } from './api-errors.js';
+import { DEFAULT_WEBAPP_OPTIONS, type ClusterHealthRole, type GatewayStatus, type HandoverResult, type WebappOptions } from './webapp-deps.js';
 
 /** Internal calls made while answering a public request wait at most this long. */
 const internalCallDeadlineMs = 1_000;
 /** A shard-count change is waited for at most this long (it goes on converging afterwards). */
 const shardChangeDeadlineMs = 120_000;
+/** An admin handover: the owner's drain plus its bounded wait for the new owner. */
+const handOverDeadlineMs = 30_000;
 
 export interface WebappNodeOptions extends ClusterNodeOptions {
   readonly accounts: UpstreamAccounts;
@@ -36,6 +39,8 @@ export interface WebappNodeOptions extends ClusterNodeOptions {
   readonly adminPassword: string | null;
   readonly dbEngine: string;
   readonly webappOptions?: Partial<WebappOptions>;
+  /** Registers more routes on the API before it listens (the composition root adds the dashboard). */
+  readonly extendApi?: (app: FastifyInstance) => Promise<unknown>;
 }
 
 /**
@@ -155,10 +160,12 @@ export class WebappNode {
           if (master === null) throw new ClusterCallError('no primary master');
           await this.#o.transport.changeShards(master, shards, shardChangeDeadlineMs);
         },
+        handOver: (shard) => this.#handOver(shard),
       },
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
     });
+    await this.#o.extendApi?.(this.#api);
     const address = await this.#api.listen({ host: this.#o.host, port: this.#o.port });
     this.#touch();
     return { apiUrl: address.replace('[::1]', 'localhost'), admin };
@@ -211,6 +218,29 @@ export class WebappNode {
       };
     }
     return support;
+  }
+
+  /** Finds the shard's owner in the map and asks it (directly, over the internal API) to hand over. */
+  async #handOver(shard: number): Promise<HandoverResult> {
+    const map = await this.#o.stores.shardMap.current();
+    const row = map?.assignments.find((a) => a.shard === shard);
+    if (map === null || row === undefined) throw new ApiError('NOT_FOUND', `no shard ${shard}: the cluster has ${map?.generation.shards ?? 0} shard(s)`);
+    if (map.generation.state !== 'active') throw new ApiError('PARAMETER_INVALID', 'the shard count is changing; hand over once it is done');
+    if (row.owner === null) throw new ApiError('PARAMETER_INVALID', `shard ${shard} has no owner right now (failing over or starting); nothing to hand over`);
+    const topology = await readTopology(this.#o.stores, this.#settings.application().db_liveness_interval);
+    const owner = topology.nodes.find((n) => n.node_id === row.owner);
+    if (owner?.internal_url == null) throw new ApiError('NOT_PRIMARY_COREAPP', `the owner of shard ${shard} (${row.owner}) is not registered; retry shortly`);
+    // Without a live secondary the master would have nobody to promote but the owner itself.
+    if (!topology.nodes.some((n) => n.role === 'coreapp' && n.alive && n.shard === null && n.node_id !== row.owner)) {
+      throw new ApiError('PARAMETER_INVALID', `no secondary coreapp is alive to take shard ${shard} over; start another coreapp first`);
+    }
+    try {
+      const answer = await this.#o.transport.handOver(owner.internal_url, { generation: row.generation, shard, epoch: row.epoch }, handOverDeadlineMs);
+      return { shard, generation: row.generation, from: row.owner, to: answer.newOwner, released: answer.released, ms: answer.ms };
+    } catch (error) {
+      const why = error instanceof ClusterCallError ? (error.details ?? error.message) : (error as Error).message;
+      throw new ApiError('NOT_PRIMARY_COREAPP', `the handover of shard ${shard} did not happen: ${why}; retry`, null, error);
+    }
   }
 
   async #dbStats(): Promise<{ nodeId: string; stats: unknown } | null> {

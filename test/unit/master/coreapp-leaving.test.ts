@@ -270,3 +270,34 @@ describe('coreappLeaving: forgotten once it leaves the node list', () => {
     expect(hand.effects('promote')).toEqual([]);
   });
 });
+
+describe('coreappBack: a coreapp that handed a shard over and stays is a candidate again', () => {
+  /** c1 (the only healthy coreapp) announced it was leaving, then that it stays; shard 0 has no owner. */
+  function leaveThenBack(back: boolean): Hand {
+    const hand = new Hand();
+    const c = cluster([coreappNode('c1', 10), coreappNode('c2', 5)], shardMap([null], [1]));
+    c.silent.add('c2');
+    hand.m.step({ type: 'coreappLeaving', coreappId: 'c1' });
+    hand.run(-TICK, 4_000, c);
+    expect(hand.effects('promote')).toEqual([]);
+    if (back) hand.m.step({ type: 'coreappBack', coreappId: 'c1' });
+    hand.run(4_000, 8_000, c);
+    return hand;
+  }
+
+  it('without it (control), the leaving coreapp is never picked', () => {
+    expect(leaveThenBack(false).effects('promote')).toEqual([]);
+  });
+
+  it('after it, the coreapp is promoted again', () => {
+    expect(leaveThenBack(true).effects('promote', 4_000).map((p) => [p.shard, p.coreappId])).toEqual([[0, 'c1']]);
+  });
+
+  it('reads the node list and the shard map again at once', () => {
+    const hand = new Hand();
+    const c = cluster([coreappNode('c1', 10)], shardMap(['c1'], [1]), { c1: { generation: 1, shard: 0, epoch: 1 } });
+    hand.run(-TICK, 2_000, c);
+    hand.m.step({ type: 'coreappBack', coreappId: 'c1' });
+    expect(reads(hand.tick(2_001))).toEqual(expect.arrayContaining(['readNodes', 'readShardMap']));
+  });
+});
