@@ -37,6 +37,17 @@ const children = new Set();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    // `cluster up` stops its own nodes on SIGINT; anything else still running is killed on exit.
+    for (const c of children) c.kill('SIGINT');
+    const exitWhenDone = setInterval(() => {
+      if (children.size === 0) process.exit(130);
+    }, 100);
+    setTimeout(() => process.exit(130), 30_000).unref();
+    exitWhenDone.unref();
+  });
+}
 
 /** Starts `node <args>` in the project root with its output captured. */
 export function startProcess(args, env = {}) {

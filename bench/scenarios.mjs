@@ -182,6 +182,14 @@ async function setIntervals(cluster, heartbeat, unhealthy) {
   if (r.status !== 200) throw new Error(`PATCH intervals: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
+/** The first send of shard 0 under an epoch that began after `afterMs`, as the simulator saw it. */
+function successorFirstSend(cluster, afterMs, timeoutMs) {
+  return waitUntil('a send by the successor', async () => {
+    const report = await simReport(cluster.file.sim.url);
+    return report.per_shard.find((s) => s.shard === 0)?.epochs.find((e) => e.first_send_at_ms > afterMs);
+  }, timeoutMs, 10);
+}
+
 /**
  * `kills` kill -9s of the primary coreapp of shard 0 under a steady client; after each, a fresh
  * coreapp replaces the dead one. Measures the time from the kill to the successor's first send as
@@ -198,10 +206,7 @@ export async function failover({ kills = 10, fast = false, rate = 100, db = null
       const before = await cluster.primaryOf(0);
       const killedAt = Date.now();
       process.kill(cluster.pidOf(before.node_id), 'SIGKILL');
-      const first = await waitUntil('a send by the successor', async () => {
-        const report = await simReport(cluster.file.sim.url);
-        return report.per_shard.find((s) => s.shard === 0)?.epochs.find((e) => e.first_send_at_ms > killedAt);
-      }, 60_000, 10);
+      const first = await successorFirstSend(cluster, killedAt, 60_000);
       times.push(first.first_send_at_ms - killedAt);
       onProgress(`kill ${k + 1}/${kills}: ${first.first_send_at_ms - killedAt} ms`);
       await cluster.startCoreapp();
@@ -264,10 +269,7 @@ export async function handover({ runs = 5, rate = 100, db = null, onProgress = (
       const before = await cluster.primaryOf(0);
       const termAt = Date.now();
       process.kill(cluster.pidOf(before.node_id), 'SIGTERM');
-      const first = await waitUntil('a send by the successor', async () => {
-        const report = await simReport(cluster.file.sim.url);
-        return report.per_shard.find((s) => s.shard === 0)?.epochs.find((e) => e.first_send_at_ms > termAt);
-      }, 30_000, 10);
+      const first = await successorFirstSend(cluster, termAt, 30_000);
       const report = await simReport(cluster.file.sim.url);
       const old = report.per_shard.find((s) => s.shard === 0)?.epochs.find((e) => e.node === before.node_id);
       const gap = first.first_send_at_ms - Math.max(old?.last_send_at_ms ?? termAt, 0);
