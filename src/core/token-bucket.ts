@@ -35,8 +35,12 @@ export class TokenBucket {
     return Math.max(1, Math.ceil(((1 - this.#tokens) * 1_000) / this.ratePerSecond));
   }
 
-  /** The network answered "too fast": no tokens until the pause ends; the next pause is twice as long. */
+  /**
+   * The network answered "too fast": no tokens until the pause ends; the next pause is twice as long.
+   * Answers to sends made before the pause began (still in flight) do not lengthen it again.
+   */
   rateLimited(nowMs: number): number {
+    if (nowMs < this.#pausedUntilMs) return this.#pausedUntilMs - nowMs;
     const pause = this.#pauseMs;
     this.#pausedUntilMs = Math.max(this.#pausedUntilMs, nowMs + pause);
     this.#pauseMs = Math.min(this.#pauseMs * 2, this.#pauseMsMax);

@@ -24,6 +24,11 @@ export interface UpstreamConnectOptions {
   readonly shard: number;
   readonly shards: ShardCount;
   readonly epoch: number;
+  /**
+   * The shard-map generation of the ownership. Upstreams that do not fence by connection (the Cloud
+   * API) fence every send in the database with (generation, shard, epoch) and need it.
+   */
+  readonly generation?: number;
   readonly nodeId: string;
   /** Called with statuses and inbound messages; acknowledge each with `session.ack` once durable. */
   readonly onEvents: (events: readonly SimEvent[]) => void;

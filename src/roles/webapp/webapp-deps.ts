@@ -73,6 +73,11 @@ export interface WebappDeps {
     changeShards(shards: number): Promise<void>;
   };
   readonly options: WebappOptions;
+  /**
+   * With `--upstream cloud`: the Meta app secret (webhook signatures) and verify token (subscription
+   * handshake) of `/cloud/webhook`. Absent: no Cloud webhook route.
+   */
+  readonly cloudWebhook?: { readonly appSecret: string; readonly verifyToken: string };
   /** Where the API logs; false or absent: no logging. */
   readonly logger?: Logger | false;
 }
