@@ -4,6 +4,8 @@
  * token bucket with its rate-limit pause.
  */
 import { describe, expect, it } from 'vitest';
+import { parseCloudConfig } from '../../src/core/cloud-config.js';
+import { ConfigError } from '../../src/core/config.js';
 import { classifyCloudError, onPremStatusError } from '../../src/core/cloud-errors.js';
 import { toCloudMessage } from '../../src/core/cloud-message.js';
 import { bucketsOfShard, cloudEventBucket, parseCloudWebhook } from '../../src/core/cloud-webhook.js';
@@ -142,5 +144,51 @@ describe('TokenBucket', () => {
     expect(bucket.take(900)).toBe(0);
     bucket.succeeded();
     expect(bucket.rateLimited(1_000)).toBe(100);
+  });
+});
+
+describe('parseCloudConfig', () => {
+  const base = { SHARDGATE_CLOUD_PHONE_NUMBER_ID: '106540352242922', SHARDGATE_CLOUD_ACCESS_TOKEN: 'tok-1', SHARDGATE_CLOUD_APP_SECRET: 'app-1', SHARDGATE_CLOUD_VERIFY_TOKEN: 'ver-1' };
+  const files: Record<string, string> = { '/run/secrets/token': 'tok-from-file\n' };
+  const read = (path: string): string => {
+    const content = files[path];
+    if (content === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    return content;
+  };
+
+  it('reads the settings with their defaults', () => {
+    expect(parseCloudConfig(base, read)).toEqual({
+      phoneNumberId: '106540352242922', accessToken: 'tok-1', accessTokenFile: null, appSecret: 'app-1', verifyToken: 'ver-1',
+      apiVersion: 'v21.0', baseUrl: 'https://graph.facebook.com', ratePerSecond: 80,
+    });
+  });
+
+  it('takes a secret from a file, and the overrides', () => {
+    const { SHARDGATE_CLOUD_ACCESS_TOKEN: _t, ...rest } = base;
+    expect(parseCloudConfig({ ...rest, SHARDGATE_CLOUD_ACCESS_TOKEN_FILE: '/run/secrets/token', SHARDGATE_CLOUD_API_VERSION: 'v23.0', SHARDGATE_CLOUD_BASE_URL: 'http://127.0.0.1:9/graph/', SHARDGATE_CLOUD_RATE_PER_SECOND: '1000' }, read)).toMatchObject({
+      accessToken: 'tok-from-file', accessTokenFile: '/run/secrets/token', apiVersion: 'v23.0', baseUrl: 'http://127.0.0.1:9/graph', ratePerSecond: 1000,
+    });
+  });
+
+  it.each([
+    [{ SHARDGATE_CLOUD_PHONE_NUMBER_ID: undefined }, /missing SHARDGATE_CLOUD_PHONE_NUMBER_ID/],
+    [{ SHARDGATE_CLOUD_PHONE_NUMBER_ID: '+1 650' }, /digits only/],
+    [{ SHARDGATE_CLOUD_APP_SECRET: '' }, /missing SHARDGATE_CLOUD_APP_SECRET \(or SHARDGATE_CLOUD_APP_SECRET_FILE\)/],
+    [{ SHARDGATE_CLOUD_VERIFY_TOKEN_FILE: '/run/secrets/token' }, /SHARDGATE_CLOUD_VERIFY_TOKEN and SHARDGATE_CLOUD_VERIFY_TOKEN_FILE: allowed: one of them/],
+    [{ SHARDGATE_CLOUD_ACCESS_TOKEN: undefined, SHARDGATE_CLOUD_ACCESS_TOKEN_FILE: '/nope' }, /SHARDGATE_CLOUD_ACCESS_TOKEN_FILE=\/nope: ENOENT/],
+    [{ SHARDGATE_CLOUD_API_VERSION: 'latest' }, /SHARDGATE_CLOUD_API_VERSION=latest/],
+    [{ SHARDGATE_CLOUD_BASE_URL: 'graph.facebook.com' }, /SHARDGATE_CLOUD_BASE_URL/],
+    [{ SHARDGATE_CLOUD_RATE_PER_SECOND: '0' }, /from 1 to 1000/],
+    [{ SHARDGATE_CLOUD_RATE_PER_SECOND: '1001' }, /from 1 to 1000/],
+  ])('refuses %j naming the setting, never a secret', (over, message) => {
+    let error: unknown;
+    try {
+      parseCloudConfig({ ...base, ...over }, read);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    for (const secret of ['tok-1', 'app-1', 'ver-1', 'tok-from-file']) expect((error as Error).message).not.toContain(secret);
   });
 });

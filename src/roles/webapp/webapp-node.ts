@@ -36,6 +36,8 @@ export interface WebappNodeOptions extends ClusterNodeOptions {
   readonly adminPassword: string | null;
   readonly dbEngine: string;
   readonly webappOptions?: Partial<WebappOptions>;
+  /** With `--upstream cloud`: serve `/cloud/webhook` with these secrets. */
+  readonly cloudWebhook?: { readonly appSecret: string; readonly verifyToken: string };
 }
 
 /**
@@ -158,6 +160,7 @@ export class WebappNode {
       },
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
+      ...(this.#o.cloudWebhook === undefined ? {} : { cloudWebhook: this.#o.cloudWebhook }),
     });
     const address = await this.#api.listen({ host: this.#o.host, port: this.#o.port });
     this.#touch();
