@@ -1,0 +1,165 @@
+/**
+ * The Cloud API adapter on a real cluster (`shardgate cluster up --upstream cloud`: masters, coreapps
+ * and a webapp as processes) against the fake Graph API, which answers a seeded share of sends with
+ * 130429 and transient 5xx and posts signed status webhooks to the webapp's `/cloud/webhook`.
+ * 2,000 messages over 4 shards, one message in flight per recipient at the client, and a kill -9 of a
+ * primary coreapp in the middle. The fake's record is the oracle: every message accepted exactly
+ * once, in order per recipient; the business webhook gets sent, delivered and read for every message,
+ * in order, in On-Prem form.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { shardOf } from '../../src/core/shard-hash.js';
+import { SQL_TARGETS } from '../support/contract-targets.js';
+import { FakeGraphApi } from '../support/fake-graph-api.js';
+import { testSeed } from '../support/seeded-random.js';
+import { waitFor } from '../support/wait-for.js';
+import { killAll } from '../e2e/processes.js';
+import { withCluster } from './support/cluster.js';
+
+afterAll(() => killAll());
+
+const PHONE_NUMBER_ID = '106540352242922';
+const TOKEN = 'EAAG-cluster-test-token';
+const APP_SECRET = 'cluster-app-secret-0123456789';
+const SHARDS = 4;
+const MESSAGES = 2_000;
+const RECIPIENTS = 40;
+
+interface OnPremStatus {
+  readonly id: string;
+  readonly recipient_id: string;
+  readonly status: string;
+  readonly timestamp: string;
+}
+
+/** Business webhook receiver: statuses by message id in arrival order, de-duplicated by event id; any shape problem recorded. */
+class BusinessWebhook {
+  readonly statuses = new Map<string, string[]>();
+  readonly problems: string[] = [];
+  readonly #seen = new Set<string>();
+  readonly #server: Server;
+  url = '';
+
+  constructor() {
+    this.#server = createServer((request, response) => {
+      let raw = '';
+      request.on('data', (chunk) => (raw += chunk));
+      request.on('end', () => {
+        const eventId = String(request.headers['x-shardgate-event-id'] ?? '');
+        const body = JSON.parse(raw) as { statuses?: OnPremStatus[] };
+        if (!this.#seen.has(eventId)) {
+          this.#seen.add(eventId);
+          const keys = JSON.stringify(Object.keys(body));
+          if (keys !== '["statuses"]' || body.statuses?.length !== 1) this.problems.push(`body ${raw}`);
+          for (const s of body.statuses ?? []) {
+            if (JSON.stringify(Object.keys(s).sort()) !== '["id","recipient_id","status","timestamp"]' || !/^[0-9]+$/.test(s.timestamp)) this.problems.push(`status ${JSON.stringify(s)}`);
+            this.statuses.set(s.id, [...(this.statuses.get(s.id) ?? []), s.status]);
+          }
+        }
+        response.writeHead(200).end();
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/webhook`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+const sqlite = SQL_TARGETS.find((t) => t.name === 'sqlite');
+if (sqlite === undefined) throw new Error('no sqlite target');
+
+describe('sqlite: the Cloud API adapter on a cluster', () => {
+  it(`${MESSAGES} messages over ${SHARDS} shards through 130429s, 5xx and a kill -9 of a primary coreapp: each accepted once, in order, every status delivered`, async () => {
+    const seed = testSeed();
+    onTestFailed(() => console.error(`cloud cluster test failed with SEED=${seed}`));
+    const graph = new FakeGraphApi({ phoneNumberId: PHONE_NUMBER_ID, token: TOKEN, appSecret: APP_SECRET, seed, rateLimitRate: 0.05, serverErrorRate: 0.03 });
+    await graph.start();
+    const business = new BusinessWebhook();
+    await business.start();
+    const cloudEnv = {
+      SHARDGATE_CLOUD_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+      SHARDGATE_CLOUD_ACCESS_TOKEN: TOKEN,
+      SHARDGATE_CLOUD_APP_SECRET: APP_SECRET,
+      SHARDGATE_CLOUD_VERIFY_TOKEN: 'cluster-verify',
+      SHARDGATE_CLOUD_BASE_URL: graph.url,
+      SHARDGATE_CLOUD_RATE_PER_SECOND: '400',
+    };
+    try {
+      await withCluster(sqlite, { masters: 2, coreapps: SHARDS + 1, shards: SHARDS, cloudEnv }, async (cluster) => {
+        expect(cluster.file.sim).toBeNull();
+        graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
+        const recipients = Array.from({ length: RECIPIENTS }, (_, i) => `1631555${String(3000 + i).padStart(4, '0')}`);
+        expect(new Set(recipients.map((r) => shardOf(r, SHARDS))).size).toBe(SHARDS);
+        const victimShard = shardOf(recipients[0] as string, SHARDS);
+        const victim = await cluster.waitForPrimary(victimShard);
+        const token = await cluster.token();
+
+        // One request in flight per recipient, so each recipient's order is the order of its 201s.
+        const sent = new Map<string, string[]>(recipients.map((r) => [r, []]));
+        const errors: string[] = [];
+        let accepted = 0;
+        let killedAt = 0;
+        let killedUpstream = 0;
+        const startedAt = Date.now();
+        const sender = async (to: string, count: number): Promise<void> => {
+          for (let i = 0; i < count; i++) {
+            const response = await fetch(`${cluster.file.api_url}/v1/messages`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ to, type: 'text', text: { body: `${to} #${i}` } }),
+            });
+            const body = (await response.json()) as { messages?: { id: string }[] };
+            const id = body.messages?.[0]?.id;
+            if (response.status !== 201 || id === undefined) errors.push(`${response.status} ${JSON.stringify(body)}`);
+            else {
+              sent.get(to)?.push(id);
+              accepted += 1;
+            }
+            if (killedAt === 0 && graph.accepted.length >= MESSAGES / 3) {
+              killedUpstream = graph.accepted.length;
+              killedAt = cluster.kill9(cluster.nameOf(victim.node_id));
+            }
+          }
+        };
+        await Promise.all(recipients.map((to) => sender(to, MESSAGES / RECIPIENTS)));
+        expect(errors).toEqual([]);
+        expect(accepted).toBe(MESSAGES);
+        if (killedAt === 0) killedAt = cluster.kill9(cluster.nameOf(victim.node_id));
+        await cluster.waitForPrimary(victimShard, 60_000, victim.node_id);
+
+        const sentAt = Date.now();
+        const ids = [...sent.values()].flat();
+        await waitFor(`every message at the fake Graph API (${graph.accepted.length} of ${MESSAGES})`, () => new Set(graph.accepted.map((m) => m.opaque)).size >= MESSAGES, 90_000, 200);
+        const upstreamAt = Date.now();
+        await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
+        const webhooksAt = Date.now();
+
+        expect(graph.duplicates()).toEqual(new Map());
+        expect(graph.accepted).toHaveLength(MESSAGES);
+        const arrived = graph.byRecipient();
+        for (const to of recipients) expect(arrived.get(to), `order for ${to}`).toEqual(sent.get(to));
+        expect(graph.answered.rateLimited).toBeGreaterThan(0);
+        expect(graph.answered.serverError).toBeGreaterThan(0);
+        expect(business.problems.slice(0, 3)).toEqual([]);
+        process.stdout.write(
+          `CLOUD cluster: ${MESSAGES} messages, ${graph.answered.rateLimited} × 130429, ${graph.answered.serverError} × 5xx, kill -9 of ${cluster.nameOf(victim.node_id)} (shard ${victimShard}) ` +
+            `after ${killedUpstream} accepted upstream; API sends took ${sentAt - startedAt} ms, the rest upstream ${upstreamAt - sentAt} ms, the last webhooks ${webhooksAt - upstreamAt} ms\n`,
+        );
+      });
+    } finally {
+      await business.stop();
+      await graph.stop();
+    }
+  });
+});
