@@ -29,6 +29,11 @@ export type ClaimResult =
   /** The caller's epoch is not the shard's epoch any more: it must stop sending. */
   | { readonly kind: 'fenced' };
 
+export interface AcceptedSend {
+  readonly messageId: string;
+  readonly wamid: string;
+}
+
 export interface NewCloudEvent {
   /** Stable id of the fact (`status:<wamid>:<status>`, `message:<wamid>`): stored once. */
   readonly eventId: string;
@@ -51,8 +56,12 @@ export interface CloudStore {
    * `posting` for longer than `reclaimAfterMs` is taken over the same way.
    */
   claimSend(messageId: string, fence: ShardFence, nowMs: number, reclaimAfterMs: number): Promise<ClaimResult>;
-  /** The Cloud API accepted the message as `wamid`: the claim becomes `accepted` (idempotent). */
-  recordAccepted(messageId: string, wamid: string, nowMs: number): Promise<void>;
+  /**
+   * The Cloud API accepted each message as its `wamid`: the claims become `accepted` (idempotent),
+   * in one transaction. Entries already accepted are skipped without a write (a read decides), so
+   * settling every status of a message costs no write once its send was recorded.
+   */
+  recordAccepted(entries: readonly AcceptedSend[], nowMs: number): Promise<void>;
   /** The post definitely failed (the API answered an error): drop a `posting` claim of `epoch`. */
   release(messageId: string, epoch: number): Promise<void>;
   /** Our message id for a Cloud `wamid`, or null when unknown. */

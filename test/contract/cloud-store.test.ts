@@ -64,8 +64,8 @@ for (const target of CONTRACT_TARGETS) {
     it('an accepted claim is never claimed again and maps its wamid back', async () => {
       const id = await newMessage();
       expect(await cloud.claimSend(id, fence, T0, RECLAIM_MS)).toEqual({ kind: 'claimed' });
-      await cloud.recordAccepted(id, `wamid.HBgL${id}==`, T0 + 2);
-      await cloud.recordAccepted(id, `wamid.HBgL${id}==`, T0 + 3);
+      await cloud.recordAccepted([{ messageId: id, wamid: `wamid.HBgL${id}==` }], T0 + 2);
+      await cloud.recordAccepted([{ messageId: id, wamid: `wamid.HBgL${id}==` }], T0 + 3);
       expect(await cloud.claimSend(id, fence, T0 + RECLAIM_MS * 3, RECLAIM_MS)).toEqual({ kind: 'accepted', wamid: `wamid.HBgL${id}==` });
       expect(await cloud.messageIdOf(`wamid.HBgL${id}==`)).toBe(id);
       expect(await cloud.messageIdOf(`wamid.hbgl${id}==`)).toBeNull();
@@ -74,7 +74,7 @@ for (const target of CONTRACT_TARGETS) {
 
     it('recordAccepted without a claim (a status proved the send) still maps the wamid', async () => {
       const id = await newMessage();
-      await cloud.recordAccepted(id, `wamid.late-${id}`, T0);
+      await cloud.recordAccepted([{ messageId: id, wamid: `wamid.late-${id}` }], T0);
       expect(await cloud.messageIdOf(`wamid.late-${id}`)).toBe(id);
       expect(await cloud.claimSend(id, fence, T0, RECLAIM_MS)).toEqual({ kind: 'accepted', wamid: `wamid.late-${id}` });
     });
@@ -88,6 +88,18 @@ for (const target of CONTRACT_TARGETS) {
       expect(await cloud.claimSend(id, fence, T0 + RECLAIM_MS + 1, RECLAIM_MS)).toEqual({ kind: 'in_doubt', sinceMs: T0 + RECLAIM_MS });
     });
 
+    it('recordAccepted settles many claims at once and skips those already accepted', async () => {
+      const ids = [await newMessage(), await newMessage(), await newMessage()];
+      for (const id of ids.slice(0, 2)) expect(await cloud.claimSend(id, fence, T0, RECLAIM_MS)).toEqual({ kind: 'claimed' });
+      await cloud.recordAccepted([{ messageId: ids[0]!, wamid: 'wamid.m0' }], T0);
+      await cloud.recordAccepted(ids.map((id, i) => ({ messageId: id, wamid: `wamid.m${i}` })), T0 + 1);
+      for (const [i, id] of ids.entries()) {
+        expect(await cloud.messageIdOf(`wamid.m${i}`)).toBe(id);
+        expect(await cloud.claimSend(id, fence, T0 + 2, RECLAIM_MS)).toEqual({ kind: 'accepted', wamid: `wamid.m${i}` });
+      }
+      await cloud.recordAccepted([], T0);
+    });
+
     it('release drops only a posting claim of the given epoch', async () => {
       const id = await newMessage();
       expect(await cloud.claimSend(id, fence, T0, RECLAIM_MS)).toEqual({ kind: 'claimed' });
@@ -95,7 +107,7 @@ for (const target of CONTRACT_TARGETS) {
       expect(await cloud.claimSend(id, fence, T0, RECLAIM_MS)).toMatchObject({ kind: 'in_doubt' });
       await cloud.release(id, fence.epoch);
       expect(await cloud.claimSend(id, fence, T0, RECLAIM_MS)).toEqual({ kind: 'claimed' });
-      await cloud.recordAccepted(id, `wamid.rel-${id}`, T0);
+      await cloud.recordAccepted([{ messageId: id, wamid: `wamid.rel-${id}` }], T0);
       await cloud.release(id, fence.epoch);
       expect(await cloud.claimSend(id, fence, T0, RECLAIM_MS)).toMatchObject({ kind: 'accepted' });
     });

@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import { clampLimit } from '../../core/bounds.js';
 import { storeBatchSizeMax } from '../../core/limits.js';
-import type { ClaimResult, CloudStore, NewCloudEvent, StoredCloudEvent } from '../../ports/cloud-store.js';
+import type { AcceptedSend, ClaimResult, CloudStore, NewCloudEvent, StoredCloudEvent } from '../../ports/cloud-store.js';
 import type { ShardFence } from '../../ports/message-store.js';
 import type { Database } from './database.js';
 
@@ -86,18 +86,32 @@ export class KyselyCloudStore implements CloudStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async recordAccepted(messageId: string, wamid: string, nowMs: number): Promise<void> {
-    const db = this.#database.db;
-    const updated = await db
-      .updateTable('cloud_sends')
-      .set({ state: 'accepted', wamid, updated_at_ms: nowMs })
-      .where('message_id', '=', messageId)
-      .where('state', '=', 'posting')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) > 0) return;
-    // No claim row (or already accepted): insert it, ignoring a row that is there.
-    const insert = db.insertInto('cloud_sends').values({ message_id: messageId, state: 'accepted', epoch: 0, wamid, updated_at_ms: nowMs });
-    await (this.#database.dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.doNothing())).execute();
+  async recordAccepted(entries: readonly AcceptedSend[], nowMs: number): Promise<void> {
+    if (entries.length === 0) return;
+    if (entries.length > storeBatchSizeMax) throw new Error(`at most ${storeBatchSizeMax} entries per call`);
+    const done = await this.#database.db
+      .selectFrom('cloud_sends')
+      .select('message_id')
+      .where('message_id', 'in', entries.map((e) => e.messageId))
+      .where('state', '=', 'accepted')
+      .execute();
+    const known = new Set(done.map((r) => r.message_id));
+    const todo = entries.filter((e) => !known.has(e.messageId));
+    if (todo.length === 0) return;
+    await this.#database.db.transaction().execute(async (trx) => {
+      for (const { messageId, wamid } of todo) {
+        const updated = await trx
+          .updateTable('cloud_sends')
+          .set({ state: 'accepted', wamid, updated_at_ms: nowMs })
+          .where('message_id', '=', messageId)
+          .where('state', '=', 'posting')
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) > 0) continue;
+        // No claim row (or accepted meanwhile): insert it, ignoring a row that is there.
+        const insert = trx.insertInto('cloud_sends').values({ message_id: messageId, state: 'accepted', epoch: 0, wamid, updated_at_ms: nowMs });
+        await (this.#database.dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.doNothing())).execute();
+      }
+    });
   }
 
   async release(messageId: string, epoch: number): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { clampLimit } from '../../core/bounds.js';
 import { storeBatchSizeMax } from '../../core/limits.js';
-import type { ClaimResult, CloudStore, NewCloudEvent, StoredCloudEvent } from '../../ports/cloud-store.js';
+import type { AcceptedSend, ClaimResult, CloudStore, NewCloudEvent, StoredCloudEvent } from '../../ports/cloud-store.js';
 import type { MessageStore, ShardFence } from '../../ports/message-store.js';
 import type { ShardEpochSource } from './memory-message-store.js';
 
@@ -43,11 +43,13 @@ export class MemoryCloudStore implements CloudStore {
     return { kind: 'fenced' };
   }
 
-  async recordAccepted(messageId: string, wamid: string, nowMs: number): Promise<void> {
-    const claim = this.#claims.get(messageId);
-    if (claim?.state === 'accepted') return;
-    this.#claims.set(messageId, { state: 'accepted', epoch: claim?.epoch ?? 0, wamid, updatedAtMs: nowMs });
-    this.#byWamid.set(wamid, messageId);
+  async recordAccepted(entries: readonly AcceptedSend[], nowMs: number): Promise<void> {
+    for (const { messageId, wamid } of entries) {
+      const claim = this.#claims.get(messageId);
+      if (claim?.state === 'accepted') continue;
+      this.#claims.set(messageId, { state: 'accepted', epoch: claim?.epoch ?? 0, wamid, updatedAtMs: nowMs });
+      this.#byWamid.set(wamid, messageId);
+    }
   }
 
   async release(messageId: string, epoch: number): Promise<void> {

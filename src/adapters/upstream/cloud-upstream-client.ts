@@ -38,9 +38,10 @@ import {
   cloudReclaimAfterMs,
   cloudRequestTimeoutMs,
   coreappPauseRecheckMs,
+  storeBatchSizeMax,
 } from '../../core/limits.js';
 import { TokenBucket } from '../../core/token-bucket.js';
-import type { CloudStore, StoredCloudEvent } from '../../ports/cloud-store.js';
+import type { AcceptedSend, CloudStore, StoredCloudEvent } from '../../ports/cloud-store.js';
 import type { ShardFence } from '../../ports/message-store.js';
 import type {
   SendAck,
@@ -51,6 +52,14 @@ import type {
   UpstreamEvent,
   UpstreamSession,
 } from '../../ports/upstream-client.js';
+
+/** Accepted sends answered within this long of each other are recorded in one transaction. */
+const ACCEPTED_FLUSH_MS = 5;
+
+interface AcceptedGroup {
+  readonly entries: AcceptedSend[];
+  done: Promise<void>;
+}
 
 export interface CloudUpstreamClientOptions {
   readonly config: CloudConfig;
@@ -145,6 +154,7 @@ class CloudSession implements UpstreamSession {
   #closeInfo: UpstreamCloseInfo | null = null;
   #resolveClosed!: (info: UpstreamCloseInfo) => void;
   #lastAuthLogMs = 0;
+  #acceptedGroup: AcceptedGroup | null = null;
 
   constructor(client: CloudUpstreamClient, options: UpstreamConnectOptions, generation: number, o: CloudUpstreamClientOptions) {
     this.#client = client;
@@ -225,11 +235,31 @@ class CloudSession implements UpstreamSession {
     if (wamid !== null) {
       this.#bucket.succeeded();
       // The message is at the Cloud API whatever happens next: a failed write here is settled by its statuses.
-      await this.#o.store.recordAccepted(message.id, wamid, Date.now()).catch((error: unknown) => this.#o.logger.warn({ err: error, id: message.id }, 'could not record the wamid'));
+      await this.#recordAccepted(message.id, wamid).catch((error: unknown) => this.#o.logger.warn({ err: error, id: message.id }, 'could not record the wamid'));
       return { id: message.id, result: 'sent' };
     }
     await this.#o.store.release(message.id, this.#fence.epoch);
     return this.#onError(message, answer);
+  }
+
+  /**
+   * Records accepted sends in groups: answers arriving within a few ms of each other share one
+   * transaction (each caller waits for its group's commit), so the database sees one write per
+   * group rather than one per message.
+   */
+  #recordAccepted(messageId: string, wamid: string): Promise<void> {
+    let group = this.#acceptedGroup;
+    if (group === null || group.entries.length >= storeBatchSizeMax) {
+      const next: AcceptedGroup = { entries: [], done: Promise.resolve() };
+      next.done = new Promise<void>((resolve) => setTimeout(resolve, ACCEPTED_FLUSH_MS)).then(() => {
+        if (this.#acceptedGroup === next) this.#acceptedGroup = null;
+        return this.#o.store.recordAccepted(next.entries, Date.now());
+      });
+      this.#acceptedGroup = next;
+      group = next;
+    }
+    group.entries.push({ messageId, wamid });
+    return group.done;
   }
 
   #onError(message: SendMessage, answer: { status: number; json: unknown }): SendAck {
@@ -310,45 +340,53 @@ class CloudSession implements UpstreamSession {
     this.#schedulePoll(full ? 0 : (this.#o.pollIntervalMs ?? cloudEventsPollIntervalMs));
   }
 
-  /** Maps inbox events to worker events; events the worker has no use for are marked done here. */
+  /**
+   * Maps inbox events to worker events; events the worker has no use for are marked done here.
+   * Every status proves the Cloud API has its message: claims left in doubt are settled first, in
+   * one call (a read when nothing is in doubt).
+   */
   async #toUpstreamEvents(stored: readonly StoredCloudEvent[]): Promise<UpstreamEvent[]> {
     const now = Date.now();
+    const fresh = stored.filter((row) => {
+      const handedAt = this.#handed.get(row.seq);
+      return handedAt === undefined || now - handedAt >= cloudEventsRedeliveryMs;
+    });
+    const parsed = fresh.map((row) => ({ row, event: JSON.parse(row.payload) as CloudWebhookEvent }));
+    const settled: AcceptedSend[] = [];
+    for (const { event } of parsed) if (event.kind === 'status' && event.opaque !== null) settled.push({ messageId: event.opaque, wamid: event.wamid });
+    await this.#o.store.recordAccepted(settled, now);
     const out: UpstreamEvent[] = [];
     const done: number[] = [];
-    for (const row of stored) {
-      const handedAt = this.#handed.get(row.seq);
-      if (handedAt !== undefined && now - handedAt < cloudEventsRedeliveryMs) continue;
-      const event = await this.#toUpstreamEvent(row);
-      if (event === null) done.push(row.seq);
+    for (const { row, event } of parsed) {
+      const upstream = await this.#toUpstreamEvent(row.seq, event);
+      if (upstream === null) done.push(row.seq);
       else {
         this.#handed.set(row.seq, now);
-        out.push(event);
+        out.push(upstream);
       }
     }
     if (done.length > 0) await this.#o.store.markEventsDone(done);
     return out;
   }
 
-  async #toUpstreamEvent(row: StoredCloudEvent): Promise<UpstreamEvent | null> {
-    const event = JSON.parse(row.payload) as CloudWebhookEvent;
+  async #toUpstreamEvent(seq: number, event: CloudWebhookEvent): Promise<UpstreamEvent | null> {
     if (event.kind === 'message') {
       if (event.text === null) {
         this.#o.logger.warn({ type: event.type, id: event.wamid }, 'an inbound Cloud message of a type not forwarded yet (only text is); skipped');
         return null;
       }
-      return { event: row.seq, kind: 'message', id: event.wamid, from: event.from, timestamp: event.timestamp, type: 'text', text: { body: event.text }, profile: { name: event.name } };
+      return { event: seq, kind: 'message', id: event.wamid, from: event.from, timestamp: event.timestamp, type: 'text', text: { body: event.text }, profile: { name: event.name } };
     }
     const id = event.opaque ?? (await this.#o.store.messageIdOf(event.wamid));
     if (id === null) {
       this.#o.logger.warn({ wamid: event.wamid, status: event.status }, 'a Cloud status for a message Shardgate did not send; skipped');
       return null;
     }
-    // Any status proves the Cloud API has the message: settle a claim left in doubt.
-    if (event.opaque !== null) await this.#o.store.recordAccepted(id, event.wamid, Date.now());
+    // Cloud's `sent` only settles the claim (done above): the worker sent our `sent` when the post was accepted.
     if (event.status === 'sent') return null;
     const errors = event.errors.map((e) => onPremStatusError(e.code, e.title, e.details));
     return {
-      event: row.seq,
+      event: seq,
       kind: 'status',
       id,
       recipient_id: event.recipientId,
