@@ -246,6 +246,10 @@ export const cloudEventsPollIntervalMs = 200;
 export const cloudEventsReadMax = 500;
 /** An inbox event handed to the worker and not acknowledged after this long is handed over again. */
 export const cloudEventsRedeliveryMs = 10_000;
+/** Done inbox events are kept this long (Meta redelivers a webhook for up to 7 days), then pruned. */
+export const cloudEventsRetentionMs = 7 * 24 * 3_600_000;
+/** How often the primary coreapp prunes its shard's old done events (at most `storeBatchSizeMax` each time). */
+export const cloudEventsPruneIntervalMs = 60_000;
 /** Events taken from one Cloud webhook POST (the rest of a larger body is refused). */
 export const cloudWebhookEventsMax = 1_000;
 /** Largest Cloud webhook body the webapp reads. */

@@ -72,6 +72,12 @@ export interface CloudStore {
   pendingEvents(buckets: readonly number[], limit: number): Promise<readonly StoredCloudEvent[]>;
   /** Marks events done (their effects are durable). Idempotent. */
   markEventsDone(seqs: readonly number[]): Promise<void>;
+  /**
+   * Deletes done events of `buckets` received before `beforeMs`, at most `limit`; returns how many.
+   * Meta redelivers a webhook for at most 7 days, so done events older than that can no longer be
+   * replayed and need not be remembered.
+   */
+  pruneEvents(buckets: readonly number[], beforeMs: number, limit: number): Promise<number>;
   /** How many events are stored, done or not (for operators and tests). */
   countEvents(): Promise<number>;
 }

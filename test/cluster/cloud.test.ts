@@ -25,7 +25,7 @@ const TOKEN = 'EAAG-cluster-test-token';
 const APP_SECRET = 'cluster-app-secret-0123456789';
 const SHARDS = 4;
 const MESSAGES = 2_000;
-const RECIPIENTS = 40;
+const RECIPIENTS = 100;
 
 interface OnPremStatus {
   readonly id: string;

@@ -130,5 +130,20 @@ for (const target of CONTRACT_TARGETS) {
       // Done events still count as stored: a replay of a done event is not stored again.
       expect(await cloud.insertEvents([event('status:w1:sent', 3)])).toBe(0);
     });
+
+    it('pruneEvents deletes only done events of the buckets received before the cut, within the limit', async () => {
+      const event = (eventId: string, bucket: number, receivedAtMs: number): NewCloudEvent => ({ eventId, bucket, contact: '16315551000', payload: '{}', receivedAtMs });
+      await cloud.insertEvents([event('p:old-1', 20, T0), event('p:old-2', 20, T0 + 1), event('p:old-3', 20, T0 + 2), event('p:new', 20, T0 + 100), event('p:other', 21, T0), event('p:open', 20, T0)]);
+      const rows = await cloud.pendingEvents([20, 21], 10);
+      await cloud.markEventsDone(rows.filter((r) => r.eventId !== 'p:open').map((r) => r.seq));
+      const before = await cloud.countEvents();
+      expect(await cloud.pruneEvents([20], T0 + 50, 2)).toBe(2);
+      expect(await cloud.pruneEvents([20], T0 + 50, 10)).toBe(1);
+      expect(await cloud.pruneEvents([20], T0 + 50, 10)).toBe(0);
+      expect(await cloud.countEvents()).toBe(before - 3);
+      expect((await cloud.pendingEvents([20, 21], 10)).map((r) => r.eventId)).toEqual(['p:open']);
+      // A pruned event id is forgotten: stored again if it came back (after Meta's retry window).
+      expect(await cloud.insertEvents([event('p:old-1', 20, T0 + 200)])).toBe(1);
+    });
   });
 }

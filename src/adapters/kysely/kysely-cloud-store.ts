@@ -160,6 +160,24 @@ export class KyselyCloudStore implements CloudStore {
     }
   }
 
+  async pruneEvents(buckets: readonly number[], beforeMs: number, limit: number): Promise<number> {
+    const bounded = clampLimit(limit, storeBatchSizeMax);
+    if (buckets.length === 0 || bounded === 0) return 0;
+    // Select first, then delete by seq: DELETE … LIMIT is not portable.
+    const rows = await this.#database.db
+      .selectFrom('cloud_events')
+      .select('seq')
+      .where('bucket', 'in', [...buckets])
+      .where('done', '=', 1)
+      .where('received_at_ms', '<', beforeMs)
+      .orderBy('seq')
+      .limit(bounded)
+      .execute();
+    if (rows.length === 0) return 0;
+    const result = await this.#database.db.deleteFrom('cloud_events').where('seq', 'in', rows.map((r) => Number(r.seq))).where('done', '=', 1).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async countEvents(): Promise<number> {
     const row = await this.#database.db.selectFrom('cloud_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);

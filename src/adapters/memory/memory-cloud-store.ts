@@ -20,7 +20,8 @@ export class MemoryCloudStore implements CloudStore {
   readonly #shardMap: ShardEpochSource;
   readonly #claims = new Map<string, Claim>();
   readonly #byWamid = new Map<string, string>();
-  readonly #events: (StoredCloudEvent & { done: boolean })[] = [];
+  /** Index `seq - 1`; a pruned event leaves an empty slot. */
+  readonly #events: ((StoredCloudEvent & { done: boolean }) | undefined)[] = [];
   readonly #eventIds = new Set<string>();
 
   constructor(messages: MessageStore, shardMap: ShardEpochSource) {
@@ -78,7 +79,7 @@ export class MemoryCloudStore implements CloudStore {
     const out: StoredCloudEvent[] = [];
     for (const event of this.#events) {
       if (out.length >= bounded) break;
-      if (!event.done && wanted.has(event.bucket)) {
+      if (event !== undefined && !event.done && wanted.has(event.bucket)) {
         const { done: _done, ...stored } = event;
         out.push(stored);
       }
@@ -93,7 +94,22 @@ export class MemoryCloudStore implements CloudStore {
     }
   }
 
+  async pruneEvents(buckets: readonly number[], beforeMs: number, limit: number): Promise<number> {
+    const bounded = clampLimit(limit, storeBatchSizeMax);
+    const wanted = new Set(buckets);
+    let pruned = 0;
+    for (const [i, event] of this.#events.entries()) {
+      if (pruned >= bounded) break;
+      if (event !== undefined && event.done && wanted.has(event.bucket) && event.receivedAtMs < beforeMs) {
+        this.#events[i] = undefined;
+        this.#eventIds.delete(event.eventId);
+        pruned += 1;
+      }
+    }
+    return pruned;
+  }
+
   async countEvents(): Promise<number> {
-    return this.#events.length;
+    return this.#events.filter((e) => e !== undefined).length;
   }
 }

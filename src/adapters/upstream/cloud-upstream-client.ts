@@ -31,6 +31,8 @@ import { bucketsOfShard, type CloudWebhookEvent } from '../../core/cloud-webhook
 import {
   cloudConnectionsPerShard,
   cloudEventsPollIntervalMs,
+  cloudEventsPruneIntervalMs,
+  cloudEventsRetentionMs,
   cloudEventsReadMax,
   cloudEventsRedeliveryMs,
   cloudRateLimitPauseMsMax,
@@ -155,6 +157,7 @@ class CloudSession implements UpstreamSession {
   #resolveClosed!: (info: UpstreamCloseInfo) => void;
   #lastAuthLogMs = 0;
   #acceptedGroup: AcceptedGroup | null = null;
+  #nextPruneAtMs = Date.now() + cloudEventsPruneIntervalMs;
 
   constructor(client: CloudUpstreamClient, options: UpstreamConnectOptions, generation: number, o: CloudUpstreamClientOptions) {
     this.#client = client;
@@ -331,6 +334,10 @@ class CloudSession implements UpstreamSession {
       full = stored.length === cloudEventsReadMax;
       const events = await this.#toUpstreamEvents(stored);
       if (events.length > 0 && !this.#closing) this.#options.onEvents(events);
+      if (Date.now() >= this.#nextPruneAtMs) {
+        this.#nextPruneAtMs = Date.now() + cloudEventsPruneIntervalMs;
+        await this.#o.store.pruneEvents(this.#buckets, Date.now() - cloudEventsRetentionMs, storeBatchSizeMax);
+      }
     } catch (error) {
       this.#o.logger.warn({ err: error }, 'reading the Cloud webhook inbox failed; retrying');
     } finally {
