@@ -33,6 +33,13 @@ export function cloudUpstreamAccounts(): CloudUpstreamAccounts {
 }
 
 /**
+ * How the Cloud number appears in the account record and in `POST /v1/account/shards`: country code
+ * `0` (no real country has it) and the phone number ID as `phone_number`. The Cloud API names the
+ * number by its ID; its display number is not needed to send.
+ */
+export const CLOUD_ACCOUNT_CC = '0';
+
+/**
  * Stores the Cloud number as the registered account (wa_id = the phone number ID) unless an account
  * is already registered, so coreapps start serving without `/v1/account`. Returns false when another
  * account was found and left alone.
@@ -45,7 +52,7 @@ export async function registerCloudAccount(stores: Stores, config: CloudConfig, 
       [ACCOUNT_SETTINGS_KEY]: {
         state: 'registered',
         wa_id: config.phoneNumberId,
-        cc: '',
+        cc: CLOUD_ACCOUNT_CC,
         phone_number: config.phoneNumberId,
         credentials: 'cloud',
         shards,

@@ -75,10 +75,81 @@ class BusinessWebhook {
   }
 }
 
+function cloudEnv(baseUrl: string): Record<string, string> {
+  return {
+    SHARDGATE_CLOUD_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+    SHARDGATE_CLOUD_ACCESS_TOKEN: TOKEN,
+    SHARDGATE_CLOUD_APP_SECRET: APP_SECRET,
+    SHARDGATE_CLOUD_VERIFY_TOKEN: 'cluster-verify',
+    SHARDGATE_CLOUD_BASE_URL: baseUrl,
+    SHARDGATE_CLOUD_RATE_PER_SECOND: '400',
+  };
+}
+
+/**
+ * Posts `perRecipient` messages to each recipient, one request in flight per recipient (so each
+ * recipient's order is the order of its 201s), all recipients at once; `afterEach` runs after every answer.
+ */
+async function sendAll(apiUrl: string, token: string, recipients: readonly string[], perRecipient: number, afterEach: () => void): Promise<{ sent: Map<string, string[]>; errors: string[] }> {
+  const sent = new Map<string, string[]>(recipients.map((r) => [r, []]));
+  const errors: string[] = [];
+  await Promise.all(recipients.map(async (to) => {
+    for (let i = 0; i < perRecipient; i++) {
+      const response = await fetch(`${apiUrl}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to, type: 'text', text: { body: `${to} #${i}` } }),
+      });
+      const body = (await response.json()) as { messages?: { id: string }[] };
+      const id = body.messages?.[0]?.id;
+      if (response.status !== 201 || id === undefined) errors.push(`${response.status} ${JSON.stringify(body)}`);
+      else sent.get(to)?.push(id);
+      afterEach();
+    }
+  }));
+  return { sent, errors };
+}
+
 const sqlite = SQL_TARGETS.find((t) => t.name === 'sqlite');
 if (sqlite === undefined) throw new Error('no sqlite target');
 
 describe('sqlite: the Cloud API adapter on a cluster', () => {
+  it('a shard-count change 2 → 4 while sending: each message accepted once, in order per recipient, every status delivered', async () => {
+    const seed = testSeed();
+    onTestFailed(() => console.error(`cloud shard-change test failed with SEED=${seed}`));
+    const graph = new FakeGraphApi({ phoneNumberId: PHONE_NUMBER_ID, token: TOKEN, appSecret: APP_SECRET, seed, rateLimitRate: 0.03, serverErrorRate: 0.02 });
+    await graph.start();
+    const business = new BusinessWebhook();
+    await business.start();
+    try {
+      await withCluster(sqlite, { masters: 2, coreapps: 5, shards: 2, cloudEnv: cloudEnv(graph.url) }, async (cluster) => {
+        graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
+        const recipients = Array.from({ length: 40 }, (_, i) => `1631555${String(4000 + i).padStart(4, '0')}`);
+        const token = await cluster.token();
+        let change: Promise<{ status: number; body: Record<string, unknown> }> | null = null;
+        const run = await sendAll(cluster.file.api_url, token, recipients, 15, () => {
+          if (change === null && graph.accepted.length >= 200) change = cluster.api('POST', '/v1/account/shards', { cc: '0', phone_number: PHONE_NUMBER_ID, shards: 4 });
+        });
+        expect(run.errors).toEqual([]);
+        const changed = await (change ?? cluster.api('POST', '/v1/account/shards', { cc: '0', phone_number: PHONE_NUMBER_ID, shards: 4 }));
+        expect(changed.status, JSON.stringify(changed.body)).toBe(201);
+        expect((await cluster.api('GET', '/v1/account/shards')).body['account']).toEqual({ shards: 4 });
+        const ids = [...run.sent.values()].flat();
+        await waitFor(`every message at the fake Graph API (${graph.accepted.length} of ${ids.length})`, () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 90_000, 200);
+        await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
+        expect(graph.duplicates()).toEqual(new Map());
+        expect(graph.accepted).toHaveLength(ids.length);
+        const arrived = graph.byRecipient();
+        for (const to of recipients) expect(arrived.get(to), `order for ${to}`).toEqual(run.sent.get(to));
+        expect(business.problems.slice(0, 3)).toEqual([]);
+      });
+    } finally {
+      await business.stop();
+      await graph.stop();
+    }
+  });
+
   it(`${MESSAGES} messages over ${SHARDS} shards through 130429s, 5xx and a kill -9 of a primary coreapp: each accepted once, in order, every status delivered`, async () => {
     const seed = testSeed();
     onTestFailed(() => console.error(`cloud cluster test failed with SEED=${seed}`));
@@ -86,16 +157,8 @@ describe('sqlite: the Cloud API adapter on a cluster', () => {
     await graph.start();
     const business = new BusinessWebhook();
     await business.start();
-    const cloudEnv = {
-      SHARDGATE_CLOUD_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
-      SHARDGATE_CLOUD_ACCESS_TOKEN: TOKEN,
-      SHARDGATE_CLOUD_APP_SECRET: APP_SECRET,
-      SHARDGATE_CLOUD_VERIFY_TOKEN: 'cluster-verify',
-      SHARDGATE_CLOUD_BASE_URL: graph.url,
-      SHARDGATE_CLOUD_RATE_PER_SECOND: '400',
-    };
     try {
-      await withCluster(sqlite, { masters: 2, coreapps: SHARDS + 1, shards: SHARDS, cloudEnv }, async (cluster) => {
+      await withCluster(sqlite, { masters: 2, coreapps: SHARDS + 1, shards: SHARDS, cloudEnv: cloudEnv(graph.url) }, async (cluster) => {
         expect(cluster.file.sim).toBeNull();
         graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
         expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
@@ -105,36 +168,18 @@ describe('sqlite: the Cloud API adapter on a cluster', () => {
         const victim = await cluster.waitForPrimary(victimShard);
         const token = await cluster.token();
 
-        // One request in flight per recipient, so each recipient's order is the order of its 201s.
-        const sent = new Map<string, string[]>(recipients.map((r) => [r, []]));
-        const errors: string[] = [];
-        let accepted = 0;
         let killedAt = 0;
         let killedUpstream = 0;
         const startedAt = Date.now();
-        const sender = async (to: string, count: number): Promise<void> => {
-          for (let i = 0; i < count; i++) {
-            const response = await fetch(`${cluster.file.api_url}/v1/messages`, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-              body: JSON.stringify({ to, type: 'text', text: { body: `${to} #${i}` } }),
-            });
-            const body = (await response.json()) as { messages?: { id: string }[] };
-            const id = body.messages?.[0]?.id;
-            if (response.status !== 201 || id === undefined) errors.push(`${response.status} ${JSON.stringify(body)}`);
-            else {
-              sent.get(to)?.push(id);
-              accepted += 1;
-            }
-            if (killedAt === 0 && graph.accepted.length >= MESSAGES / 3) {
-              killedUpstream = graph.accepted.length;
-              killedAt = cluster.kill9(cluster.nameOf(victim.node_id));
-            }
+        const run = await sendAll(cluster.file.api_url, token, recipients, MESSAGES / RECIPIENTS, () => {
+          if (killedAt === 0 && graph.accepted.length >= MESSAGES / 3) {
+            killedUpstream = graph.accepted.length;
+            killedAt = cluster.kill9(cluster.nameOf(victim.node_id));
           }
-        };
-        await Promise.all(recipients.map((to) => sender(to, MESSAGES / RECIPIENTS)));
-        expect(errors).toEqual([]);
-        expect(accepted).toBe(MESSAGES);
+        });
+        const sent = run.sent;
+        expect(run.errors).toEqual([]);
+        expect([...sent.values()].flat()).toHaveLength(MESSAGES);
         if (killedAt === 0) killedAt = cluster.kill9(cluster.nameOf(victim.node_id));
         await cluster.waitForPrimary(victimShard, 60_000, victim.node_id);
 
