@@ -235,8 +235,14 @@ export const cloudRequestTimeoutMs = 8_000;
  * request's timeout plus the pause re-check, so the old attempt is over (answered or abandoned) by then.
  */
 export const cloudReclaimAfterMs = 12_000;
-/** HTTP connections per shard to the Graph API (keep-alive). */
-export const cloudConnectionsPerShard = 16;
+/**
+ * Keep-alive connections to the Graph API: enough for the rate when a post takes up to
+ * `cloudPostRoundTripMsBudget` (connections = rate × budget), within [min, max]. Posts in flight per
+ * shard never exceed its share of them, so a claimed message never waits in the pool's queue.
+ */
+export const cloudPostRoundTripMsBudget = 500;
+export const cloudConnectionsMin = 16;
+export const cloudConnectionsMax = 512;
 /** After a 130429 (too fast) the shard pauses its sends this long, doubling up to the max. */
 export const cloudRateLimitPauseMsMin = 200;
 export const cloudRateLimitPauseMsMax = 10_000;

@@ -53,7 +53,8 @@ export interface CloudStore {
   /**
    * Claims `messageId` for posting under `fence`, in one conditional statement (the epoch in the
    * shard map and the message's status `accepted` are checked where the claim is written). A claim
-   * `posting` for longer than `reclaimAfterMs` is taken over the same way.
+   * `posting` for longer than `reclaimAfterMs` is taken over the same way. `nowMs` must come from
+   * `nowMs()` (the database clock), so coreapps on machines with different clocks agree on a claim's age.
    */
   claimSend(messageId: string, fence: ShardFence, nowMs: number, reclaimAfterMs: number): Promise<ClaimResult>;
   /**
@@ -78,6 +79,8 @@ export interface CloudStore {
    * replayed and need not be remembered.
    */
   pruneEvents(buckets: readonly number[], beforeMs: number, limit: number): Promise<number>;
+  /** The store's clock: the database clock for SQL stores. */
+  nowMs(): Promise<number>;
   /** How many events are stored, done or not (for operators and tests). */
   countEvents(): Promise<number>;
 }

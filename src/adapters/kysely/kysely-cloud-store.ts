@@ -178,6 +178,10 @@ export class KyselyCloudStore implements CloudStore {
     return Number(result.numDeletedRows);
   }
 
+  nowMs(): Promise<number> {
+    return this.#database.nowMs();
+  }
+
   async countEvents(): Promise<number> {
     const row = await this.#database.db.selectFrom('cloud_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);

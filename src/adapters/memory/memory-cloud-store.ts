@@ -5,6 +5,7 @@
 import { clampLimit } from '../../core/bounds.js';
 import { storeBatchSizeMax } from '../../core/limits.js';
 import type { AcceptedSend, ClaimResult, CloudStore, NewCloudEvent, StoredCloudEvent } from '../../ports/cloud-store.js';
+import type { Clock } from '../../ports/clock.js';
 import type { MessageStore, ShardFence } from '../../ports/message-store.js';
 import type { ShardEpochSource } from './memory-message-store.js';
 
@@ -24,9 +25,16 @@ export class MemoryCloudStore implements CloudStore {
   readonly #events: ((StoredCloudEvent & { done: boolean }) | undefined)[] = [];
   readonly #eventIds = new Set<string>();
 
-  constructor(messages: MessageStore, shardMap: ShardEpochSource) {
+  readonly #clock: Clock;
+
+  constructor(messages: MessageStore, shardMap: ShardEpochSource, clock: Clock) {
     this.#messages = messages;
     this.#shardMap = shardMap;
+    this.#clock = clock;
+  }
+
+  async nowMs(): Promise<number> {
+    return this.#clock.nowMs();
   }
 
   async claimSend(messageId: string, fence: ShardFence, nowMs: number, reclaimAfterMs: number): Promise<ClaimResult> {

@@ -26,7 +26,7 @@ export function createMemoryStores(clock: Clock): Stores {
     settings: new MemorySettingsStore(),
     users: new MemoryUserStore(),
     events: new MemoryEventLogStore(),
-    cloud: new MemoryCloudStore(pipeline.messages, shardMap),
+    cloud: new MemoryCloudStore(pipeline.messages, shardMap, clock),
     nowMs: async () => clock.nowMs(),
     close: async () => {},
   };

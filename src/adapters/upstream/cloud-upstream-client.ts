@@ -5,7 +5,9 @@
  *
  * - **Send**: each message is claimed first (`claimSend`, one statement fenced by the epoch and the
  *   message's status), then posted as `POST {base}/{version}/{phone_number_id}/messages` with the
- *   body `toCloudMessage` builds, over a keep-alive pool. A fenced claim answers `stale_epoch` (the
+ *   body `toCloudMessage` builds, over a keep-alive pool sized for the rate (posts in flight per shard
+ *   never exceed its share of the connections, so a claimed message never waits in the pool's queue
+ *   and is posted within moments of its claim). A fenced claim answers `stale_epoch` (the
  *   worker stops); a message the Cloud API already has answers `duplicate` (never posted twice); a
  *   claim in doubt answers `overloaded` (the worker tries later, by which time a Cloud status has
  *   settled it or the claim may be taken over). The wamid is recorded with our id.
@@ -29,7 +31,9 @@ import type { CloudConfig } from '../../core/cloud-config.js';
 import { toCloudMessage } from '../../core/cloud-message.js';
 import { bucketsOfShard, type CloudWebhookEvent } from '../../core/cloud-webhook.js';
 import {
-  cloudConnectionsPerShard,
+  cloudConnectionsMax,
+  cloudConnectionsMin,
+  cloudPostRoundTripMsBudget,
   cloudEventsPollIntervalMs,
   cloudEventsPruneIntervalMs,
   cloudEventsRetentionMs,
@@ -75,6 +79,8 @@ export interface CloudUpstreamClientOptions {
 }
 
 export class CloudUpstreamClient implements UpstreamClient {
+  /** The pool's connections; each session may use its shard's share. */
+  readonly connections: number;
   readonly #o: CloudUpstreamClientOptions;
   readonly #pool: Pool;
   readonly #basePath: string;
@@ -85,8 +91,9 @@ export class CloudUpstreamClient implements UpstreamClient {
     this.#o = options;
     const url = new URL(options.config.baseUrl);
     this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.connections = Math.min(cloudConnectionsMax, Math.max(cloudConnectionsMin, Math.ceil((options.config.ratePerSecond * cloudPostRoundTripMsBudget) / 1_000)));
     this.#pool = new Pool(url.origin, {
-      connections: cloudConnectionsPerShard,
+      connections: this.connections,
       keepAliveTimeout: 30_000,
       headersTimeout: cloudRequestTimeoutMs,
       bodyTimeout: cloudRequestTimeoutMs,
@@ -157,6 +164,9 @@ class CloudSession implements UpstreamSession {
   #resolveClosed!: (info: UpstreamCloseInfo) => void;
   #lastAuthLogMs = 0;
   #acceptedGroup: AcceptedGroup | null = null;
+  /** Posts in flight: at most the shard's share of the pool's connections. */
+  #slotsFree: number;
+  readonly #slotWaiters: ((granted: boolean) => void)[] = [];
   #nextPruneAtMs = Date.now() + cloudEventsPruneIntervalMs;
 
   constructor(client: CloudUpstreamClient, options: UpstreamConnectOptions, generation: number, o: CloudUpstreamClientOptions) {
@@ -167,6 +177,7 @@ class CloudSession implements UpstreamSession {
     const rate = o.config.ratePerSecond / options.shards;
     this.#bucket = new TokenBucket(rate, Math.max(1, Math.floor(rate)), Date.now(), cloudRateLimitPauseMsMin, cloudRateLimitPauseMsMax);
     this.#buckets = bucketsOfShard(options.shard, options.shards);
+    this.#slotsFree = Math.max(1, Math.floor(client.connections / options.shards));
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -189,6 +200,7 @@ class CloudSession implements UpstreamSession {
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
     if (this.#pumpTimer !== null) clearTimeout(this.#pumpTimer);
     for (const wake of this.#waiters.splice(0)) wake();
+    for (const refuse of this.#slotWaiters.splice(0)) refuse(false);
     this.#finishIfIdle();
     await this.closed;
   }
@@ -197,32 +209,65 @@ class CloudSession implements UpstreamSession {
 
   async #sendOne(message: SendMessage): Promise<SendAck> {
     this.#inFlight += 1;
+    let slot = false;
     try {
-      await this.#takeToken();
-      if (this.#closing) return { id: message.id, result: 'overloaded' };
-      const claimedAtMs = Date.now();
-      const claim = await this.#o.store.claimSend(message.id, this.#fence, claimedAtMs, this.#o.reclaimAfterMs ?? cloudReclaimAfterMs);
-      switch (claim.kind) {
-        case 'fenced':
-          return { id: message.id, result: 'stale_epoch', error: { code: 1018, title: 'Not Primary Coreapp', details: `epoch ${this.#fence.epoch} is no longer the epoch of shard ${this.#fence.shard}` } };
-        case 'accepted':
-        case 'not_pending':
-          return { id: message.id, result: 'duplicate' };
-        case 'in_doubt':
-          return { id: message.id, result: 'overloaded' };
-        case 'claimed':
-          break;
-      }
-      // A pause between the claim and the post could outlast our ownership: look again instead.
-      if (Date.now() - claimedAtMs > coreappPauseRecheckMs || this.#closing) {
-        await this.#o.store.release(message.id, this.#fence.epoch);
-        return { id: message.id, result: 'overloaded' };
-      }
-      return await this.#post(message);
+      // A connection first (posts never queue inside the pool, so a claim is posted at once), then a token.
+      slot = await this.#takeSlot();
+      if (slot) await this.#takeToken();
+      if (this.#closing || !slot) return { id: message.id, result: 'overloaded' };
+      return await this.#claimAndPost(message);
+    } catch (error) {
+      // The database failed (the post's own failures are answers): the worker tries again with backoff.
+      this.#o.logger.warn({ err: error, id: message.id }, 'sending through the Cloud API failed; retrying later');
+      return { id: message.id, result: 'overloaded' };
     } finally {
+      if (slot) this.#releaseSlot();
       this.#inFlight -= 1;
       this.#finishIfIdle();
     }
+  }
+
+  /** Resolves true with one of the shard's connection slots, or false when the session closes first. */
+  #takeSlot(): Promise<boolean> {
+    if (this.#closing) return Promise.resolve(false);
+    if (this.#slotsFree > 0) {
+      this.#slotsFree -= 1;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => this.#slotWaiters.push(resolve));
+  }
+
+  #releaseSlot(): void {
+    const next = this.#slotWaiters.shift();
+    if (next !== undefined && !this.#closing) next(true);
+    else {
+      next?.(false);
+      this.#slotsFree += 1;
+    }
+  }
+
+  /** Claims the message under the fence, then posts it; the claim's answer decides when there is nothing to post. */
+  async #claimAndPost(message: SendMessage): Promise<SendAck> {
+    const claimedAtMs = Date.now();
+    // The claim's age is judged by every coreapp on the database clock, never on its own.
+    const claim = await this.#o.store.claimSend(message.id, this.#fence, await this.#o.store.nowMs(), this.#o.reclaimAfterMs ?? cloudReclaimAfterMs);
+    switch (claim.kind) {
+      case 'fenced':
+        return { id: message.id, result: 'stale_epoch', error: { code: 1018, title: 'Not Primary Coreapp', details: `epoch ${this.#fence.epoch} is no longer the epoch of shard ${this.#fence.shard}` } };
+      case 'accepted':
+      case 'not_pending':
+        return { id: message.id, result: 'duplicate' };
+      case 'in_doubt':
+        return { id: message.id, result: 'overloaded' };
+      case 'claimed':
+        break;
+    }
+    // A pause between the claim and the post could outlast our ownership: look again instead.
+    if (Date.now() - claimedAtMs > coreappPauseRecheckMs || this.#closing) {
+      await this.#o.store.release(message.id, this.#fence.epoch);
+      return { id: message.id, result: 'overloaded' };
+    }
+    return await this.#post(message);
   }
 
   async #post(message: SendMessage): Promise<SendAck> {
@@ -230,8 +275,10 @@ class CloudSession implements UpstreamSession {
     try {
       answer = await this.#client.post(toCloudMessage(message.content, message.to, message.id));
     } catch (error) {
-      // No answer: the API may have the message. The claim stays, in doubt, until a status settles it.
-      this.#o.logger.warn({ err: error, id: message.id }, 'Cloud API request failed without an answer; the message is in doubt');
+      // Refused before anything was sent: certainly not at the Cloud API.
+      if ((error as { code?: unknown }).code === 'ECONNREFUSED') await this.#o.store.release(message.id, this.#fence.epoch);
+      // Otherwise no answer: the API may have the message. The claim stays, in doubt, until a status settles it.
+      else this.#o.logger.warn({ err: error, id: message.id }, 'Cloud API request failed without an answer; the message is in doubt');
       return { id: message.id, result: 'overloaded' };
     }
     const wamid = acceptedWamid(answer);
