@@ -90,11 +90,18 @@ function cloudEnv(baseUrl: string): Record<string, string> {
  * Posts `perRecipient` messages to each recipient, one request in flight per recipient (so each
  * recipient's order is the order of its 201s), all recipients at once; `afterEach` runs after every answer.
  */
-async function sendAll(apiUrl: string, token: string, recipients: readonly string[], perRecipient: number, afterEach: () => void): Promise<{ sent: Map<string, string[]>; errors: string[] }> {
+async function sendAll(
+  apiUrl: string,
+  token: string,
+  recipients: readonly string[],
+  perRecipient: number,
+  afterEach: () => void,
+  until: () => boolean = () => false,
+): Promise<{ sent: Map<string, string[]>; errors: string[] }> {
   const sent = new Map<string, string[]>(recipients.map((r) => [r, []]));
   const errors: string[] = [];
   await Promise.all(recipients.map(async (to) => {
-    for (let i = 0; i < perRecipient; i++) {
+    for (let i = 0; i < perRecipient && !until(); i++) {
       const response = await fetch(`${apiUrl}/v1/messages`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -112,6 +119,62 @@ async function sendAll(apiUrl: string, token: string, recipients: readonly strin
 
 const sqlite = SQL_TARGETS.find((t) => t.name === 'sqlite');
 if (sqlite === undefined) throw new Error('no sqlite target');
+const postgres = SQL_TARGETS.find((t) => t.name === 'postgres');
+if (postgres === undefined) throw new Error('no postgres target');
+const UNHEALTHY_MS = 5_000;
+
+// SQLite has one write lock per file and a stopped process keeps what it holds, so a pause under
+// load is taken on PostgreSQL (as the simulator's SIGSTOP test does; docs/operations.md).
+describe.skipIf(postgres.skipReason !== null)('postgres: the Cloud API adapter through a pause', () => {
+  it('SIGSTOP the primary coreapp past unhealthy_interval, then SIGCONT: nothing is posted twice or out of order, the resumed coreapp becomes secondary; each message accepted once, in order, every status delivered', async () => {
+    const seed = testSeed();
+    onTestFailed(() => console.error(`cloud SIGSTOP test failed with SEED=${seed}`));
+    const graph = new FakeGraphApi({ phoneNumberId: PHONE_NUMBER_ID, token: TOKEN, appSecret: APP_SECRET, seed, rateLimitRate: 0.03, serverErrorRate: 0.02 });
+    await graph.start();
+    const business = new BusinessWebhook();
+    await business.start();
+    try {
+      await withCluster(postgres, { masters: 2, coreapps: 2, shards: 1, cloudEnv: cloudEnv(graph.url) }, async (cluster) => {
+        graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
+        const before = await cluster.waitForPrimary(0);
+        const name = cluster.nameOf(before.node_id);
+        const recipients = Array.from({ length: 10 }, (_, i) => `1631555${String(5000 + i).padStart(4, '0')}`);
+        const token = await cluster.token();
+        let stoppedAt = 0;
+        let done = false;
+        const sending = sendAll(cluster.file.api_url, token, recipients, Number.MAX_SAFE_INTEGER, () => {
+          if (stoppedAt === 0 && graph.accepted.length >= 100) stoppedAt = cluster.signal(name, 'SIGSTOP');
+        }, () => done);
+        await waitFor('the pause', () => stoppedAt > 0, 60_000, 20);
+        await cluster.waitForPrimary(0, 30_000, before.node_id);
+        await waitFor('the pause to last 2 × unhealthy_interval', () => Date.now() - stoppedAt >= 2 * UNHEALTHY_MS, 3 * UNHEALTHY_MS, 50);
+        const resumedAt = cluster.signal(name, 'SIGCONT');
+        const atResume = graph.accepted.length;
+        await waitFor('200 more messages accepted upstream after the resume', () => graph.accepted.length >= atResume + 200, 60_000, 50);
+        done = true;
+        const run = await sending;
+        expect(run.errors).toEqual([]);
+        const ids = [...run.sent.values()].flat();
+        await waitFor(`every message at the fake Graph API (${graph.accepted.length} of ${ids.length})`, () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 60_000, 200);
+        await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
+        expect(graph.duplicates()).toEqual(new Map());
+        expect(graph.accepted).toHaveLength(ids.length);
+        const arrived = graph.byRecipient();
+        for (const to of recipients) expect(arrived.get(to), `order for ${to}`).toEqual(run.sent.get(to));
+        await waitFor('the resumed coreapp to be secondary', async () => {
+          const node = (await cluster.topology()).nodes.find((n) => n.node_id === before.node_id);
+          return node !== undefined && node.shard === null && node.gateway_status === 'disconnected';
+        }, 15_000, 50);
+        expect(resumedAt).toBeGreaterThan(stoppedAt);
+        expect(business.problems.slice(0, 3)).toEqual([]);
+      });
+    } finally {
+      await business.stop();
+      await graph.stop();
+    }
+  });
+});
 
 describe('sqlite: the Cloud API adapter on a cluster', () => {
   it('a shard-count change 2 → 4 while sending: each message accepted once, in order per recipient, every status delivered', async () => {
