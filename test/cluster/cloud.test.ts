@@ -139,24 +139,24 @@ describe.skipIf(postgres.skipReason !== null)('postgres: the Cloud API adapter t
         expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
         const before = await cluster.waitForPrimary(0);
         const name = cluster.nameOf(before.node_id);
-        const recipients = Array.from({ length: 10 }, (_, i) => `1631555${String(5000 + i).padStart(4, '0')}`);
+        const recipients = Array.from({ length: 20 }, (_, i) => `1631555${String(5000 + i).padStart(4, '0')}`);
         const token = await cluster.token();
         let stoppedAt = 0;
-        let done = false;
-        const sending = sendAll(cluster.file.api_url, token, recipients, Number.MAX_SAFE_INTEGER, () => {
+        // The API takes messages faster than one shard drains them: most are still waiting when the pause comes.
+        const sending = sendAll(cluster.file.api_url, token, recipients, 30, () => {
           if (stoppedAt === 0 && graph.accepted.length >= 100) stoppedAt = cluster.signal(name, 'SIGSTOP');
-        }, () => done);
-        await waitFor('the pause', () => stoppedAt > 0, 60_000, 20);
+        });
+        await waitFor('the pause', () => {
+          if (stoppedAt === 0 && graph.accepted.length >= 100) stoppedAt = cluster.signal(name, 'SIGSTOP');
+          return stoppedAt > 0;
+        }, 60_000, 20);
         await cluster.waitForPrimary(0, 30_000, before.node_id);
         await waitFor('the pause to last 2 × unhealthy_interval', () => Date.now() - stoppedAt >= 2 * UNHEALTHY_MS, 3 * UNHEALTHY_MS, 50);
         const resumedAt = cluster.signal(name, 'SIGCONT');
-        const atResume = graph.accepted.length;
-        await waitFor('200 more messages accepted upstream after the resume', () => graph.accepted.length >= atResume + 200, 60_000, 50);
-        done = true;
         const run = await sending;
         expect(run.errors).toEqual([]);
         const ids = [...run.sent.values()].flat();
-        await waitFor(`every message at the fake Graph API (${graph.accepted.length} of ${ids.length})`, () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 60_000, 200);
+        await waitFor('every message at the fake Graph API', () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 60_000, 200);
         await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
         expect(graph.duplicates()).toEqual(new Map());
         expect(graph.accepted).toHaveLength(ids.length);
@@ -199,7 +199,7 @@ describe('sqlite: the Cloud API adapter on a cluster', () => {
         expect(changed.status, JSON.stringify(changed.body)).toBe(201);
         expect((await cluster.api('GET', '/v1/account/shards')).body['account']).toEqual({ shards: 4 });
         const ids = [...run.sent.values()].flat();
-        await waitFor(`every message at the fake Graph API (${graph.accepted.length} of ${ids.length})`, () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 90_000, 200);
+        await waitFor('every message at the fake Graph API', () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 90_000, 200);
         await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
         expect(graph.duplicates()).toEqual(new Map());
         expect(graph.accepted).toHaveLength(ids.length);
@@ -248,7 +248,7 @@ describe('sqlite: the Cloud API adapter on a cluster', () => {
 
         const sentAt = Date.now();
         const ids = [...sent.values()].flat();
-        await waitFor(`every message at the fake Graph API (${graph.accepted.length} of ${MESSAGES})`, () => new Set(graph.accepted.map((m) => m.opaque)).size >= MESSAGES, 90_000, 200);
+        await waitFor('every message at the fake Graph API', () => new Set(graph.accepted.map((m) => m.opaque)).size >= MESSAGES, 90_000, 200);
         const upstreamAt = Date.now();
         await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
         const webhooksAt = Date.now();
