@@ -73,9 +73,10 @@ describe('Cloud API adapter with the ShardWorker', () => {
     graph.setWebhookUrl(`${address}/cloud/webhook`);
   }
 
-  function client(options: { reclaimAfterMs?: number } = {}): CloudUpstreamClient {
-    const config: CloudConfig = { phoneNumberId: PHONE_NUMBER_ID, accessToken: token, accessTokenFile: null, appSecret: APP_SECRET, verifyToken: 'verify', apiVersion: 'v21.0', baseUrl: graph.url, ratePerSecond: 1_000 };
-    const c = new CloudUpstreamClient({ config, store: db.stores.cloud, logger: silent, reloadToken: () => token, pollIntervalMs: 50, ...options });
+  function client(options: { reclaimAfterMs?: number; ratePerSecond?: number } = {}): CloudUpstreamClient {
+    const { ratePerSecond = 1_000, ...rest } = options;
+    const config: CloudConfig = { phoneNumberId: PHONE_NUMBER_ID, accessToken: token, accessTokenFile: null, appSecret: APP_SECRET, verifyToken: 'verify', apiVersion: 'v21.0', baseUrl: graph.url, ratePerSecond };
+    const c = new CloudUpstreamClient({ config, store: db.stores.cloud, logger: silent, reloadToken: () => token, pollIntervalMs: 50, ...rest });
     clients.push(c);
     return c;
   }
@@ -148,6 +149,25 @@ describe('Cloud API adapter with the ShardWorker', () => {
     const sent = graph.accepted[0]?.body;
     expect(sent).toMatchObject({ messaging_product: 'whatsapp', recipient_type: 'individual', type: 'text', text: { body: expect.any(String) } });
     expect((await db.stores.messages.get(messages[0]!.id))?.status).toBe('read');
+  });
+
+  it('the number\'s rate is split over the shards: two primaries together stay within it', async () => {
+    await setUp();
+    const rate = 20;
+    const fences = [await promote(db.stores, 0, 2, NODE_A), await promote(db.stores, 1, 2, NODE_B)];
+    const messages: AcceptedMessage[] = [];
+    for (const fence of fences) messages.push(...(await acceptMessages(db.stores, fence, recipientsOn(digits, fence.shard, 2, 15), 30, `rate-${fence.shard}-`)));
+    for (const [i, fence] of fences.entries()) await startWorker(fence, client({ ratePerSecond: rate }), i === 0 ? NODE_A : NODE_B);
+    await waitFor('every message at the Cloud API', () => graph.accepted.length >= messages.length, 20_000, 20);
+    expectExactlyOnceInOrder(messages);
+    // Each shard has rate / 2 per second with a burst of as much: together at most `rate` at once and
+    // `rate` per second after. Slowness only spreads arrivals further, so these bounds hold on any machine.
+    const times = graph.accepted.map((m) => m.atMs).sort((a, b) => a - b);
+    for (const [i, t] of times.entries()) {
+      const inWindow = times.slice(i).filter((u) => u < t + 1_000).length;
+      expect(inWindow, `arrivals in the second after ${i}`).toBeLessThanOrEqual(2 * rate + 1);
+    }
+    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(((messages.length - rate) / rate) * 1_000 - 100);
   });
 
   it('an expired token holds the messages (nothing fails) until the token is renewed', async () => {

@@ -38,6 +38,8 @@ export interface AcceptedMessage {
   /** `biz_opaque_callback_data`: the gateway's message id. */
   readonly opaque: string | null;
   readonly body: Record<string, unknown>;
+  /** When it was accepted (this process's clock). */
+  readonly atMs: number;
 }
 
 interface StatusFact {
@@ -180,7 +182,7 @@ export class FakeGraphApi {
     }
     const wamid = `wamid.${randomBytes(18).toString('base64url')}`;
     const opaque = typeof body['biz_opaque_callback_data'] === 'string' ? body['biz_opaque_callback_data'] : null;
-    this.accepted.push({ wamid, to, opaque, body });
+    this.accepted.push({ wamid, to, opaque, body, atMs: Date.now() });
     this.answered.ok += 1;
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: wamid }] }));
     const invalid = this.#o.invalidSuffix !== undefined && to.endsWith(this.#o.invalidSuffix);
