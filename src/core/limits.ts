@@ -223,10 +223,50 @@ export const webhookStopDrainMs = 5_000;
 /** Due callbacks (one per contact) read from the queue per shard in one query. */
 export const webhookHeadsReadMax = 1_000;
 
+/** The WhatsApp Cloud API adapter (src/adapters/upstream/cloud-*.ts, docs/cloud-api.md). */
+/** Messages per second per business number: Cloud's default tier, and its highest. */
+export const cloudRatePerSecondDefault = 80;
+export const cloudRatePerSecondMax = 1_000;
+/** One POST to the Graph API may take this long (connect, headers and body) before it counts as failed. */
+export const cloudRequestTimeoutMs = 8_000;
+/**
+ * A send claim left `posting` (its coreapp died, or its answer was lost) is in doubt: the message is
+ * posted again only after this long without a Cloud status proving it arrived. It must exceed a
+ * request's timeout plus the pause re-check, so the old attempt is over (answered or abandoned) by then.
+ */
+export const cloudReclaimAfterMs = 12_000;
+/**
+ * Keep-alive connections to the Graph API: enough for the rate when a post takes up to
+ * `cloudPostRoundTripMsBudget` (connections = rate × budget), within [min, max]. Posts in flight per
+ * shard never exceed its share of them, so a claimed message never waits in the pool's queue.
+ */
+export const cloudPostRoundTripMsBudget = 500;
+export const cloudConnectionsMin = 16;
+export const cloudConnectionsMax = 512;
+/** After a 130429 (too fast) the shard pauses its sends this long, doubling up to the max. */
+export const cloudRateLimitPauseMsMin = 200;
+export const cloudRateLimitPauseMsMax = 10_000;
+/** The primary coreapp reads its shard's webhook inbox this often. */
+export const cloudEventsPollIntervalMs = 200;
+/** Inbox events read per poll. */
+export const cloudEventsReadMax = 500;
+/** An inbox event handed to the worker and not acknowledged after this long is handed over again. */
+export const cloudEventsRedeliveryMs = 10_000;
+/** Done inbox events are kept this long (Meta redelivers a webhook for up to 7 days), then pruned. */
+export const cloudEventsRetentionMs = 7 * 24 * 3_600_000;
+/** How often the primary coreapp prunes its shard's old done events (at most `storeBatchSizeMax` each time). */
+export const cloudEventsPruneIntervalMs = 60_000;
+/** Events taken from one Cloud webhook POST (the rest of a larger body is refused). */
+export const cloudWebhookEventsMax = 1_000;
+/** Largest Cloud webhook body the webapp reads. */
+export const cloudWebhookBodyBytesMax = 4 * 1_048_576;
+
 assertLimit(coreappSendWindowMessagesMax <= coreappBufferedMessagesMax, 'the send window is part of the read-ahead buffer');
 assertLimit(coreappSendWindowMessagesMax <= upstreamPendingSendMessagesMax, 'the send window fits in the session bound');
 assertLimit(coreappEventsPerBatchMax <= coreappEventsQueuedMax, 'an events batch fits in the events queue');
 assertLimit(coreappEventsQueuedMax >= simEventsInFlightMax, 'the events queue holds a full window of the network');
+assertLimit(cloudReclaimAfterMs > cloudRequestTimeoutMs + coreappPauseRecheckMs, 'a claim in doubt outlives the attempt that made it');
+assertLimit(cloudWebhookEventsMax <= storeBatchSizeMax && cloudEventsReadMax <= storeBatchSizeMax, 'inbox batches fit a store batch');
 assertLimit(coreappReconnectDelayMsMin <= coreappReconnectDelayMsMax && coreappSendRetryDelayMsMin <= coreappSendRetryDelayMsMax, 'retry delays min ≤ max');
 
 /**

@@ -3,6 +3,7 @@
  * `createKyselyStores` and `createMemoryStores` build one.
  */
 import type { CallbackStore } from './callback-store.js';
+import type { CloudStore } from './cloud-store.js';
 import type { EventLogStore } from './event-log-store.js';
 import type { InboundStore } from './inbound-store.js';
 import type { LeaseStore } from './lease-store.js';
@@ -29,6 +30,8 @@ export interface Stores {
   readonly settings: SettingsStore;
   readonly users: UserStore;
   readonly events: EventLogStore;
+  /** The Cloud API adapter's send claims and webhook inbox (unused with the simulator). */
+  readonly cloud: CloudStore;
   /**
    * Runs `work` with the pipeline stores bound to one transaction: its writes commit together — one
    * durable commit for many messages or events (group commit) — or not at all if it throws.

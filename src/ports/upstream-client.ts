@@ -1,11 +1,14 @@
 /**
- * The upstream messaging network as the coreapps and the webapp see it. The simulator adapter
- * (`src/adapters/upstream/sim-upstream-client.ts`) implements it over the protocol of
- * `src/core/upstream-protocol.ts`; nothing in the roles knows which network is behind it.
+ * The upstream messaging network as the coreapps and the webapp see it. Two adapters implement it:
+ * the simulator's (`src/adapters/upstream/sim-upstream-client.ts`, over the protocol of
+ * `src/core/upstream-protocol.ts`) and the WhatsApp Cloud API's (`cloud-upstream-client.ts`);
+ * nothing in the roles knows which network is behind it.
  *
- * Invariants: a session belongs to one (account, shard, epoch); the network accepts at most one
- * session per (account, shard) and only the highest epoch, so a session can end at any time
- * (`closed` resolves) — the caller must then re-check its ownership before connecting again.
+ * Invariants: a session belongs to one (account, shard, epoch), and sends under a stale epoch are
+ * refused — by the network (the simulator accepts one session per (account, shard), the highest
+ * epoch's) or by the adapter's database fence (the Cloud API, which holds no session), answered
+ * `stale_epoch`. A session can end at any time (`closed` resolves) — the caller must then re-check
+ * its ownership before connecting again.
  */
 import type { ShardCount } from '../core/limits.js';
 import type { SendAck, SendMessage, SimEvent } from '../core/upstream-protocol.js';
@@ -24,6 +27,11 @@ export interface UpstreamConnectOptions {
   readonly shard: number;
   readonly shards: ShardCount;
   readonly epoch: number;
+  /**
+   * The shard-map generation of the ownership. Upstreams that do not fence by connection (the Cloud
+   * API) fence every send in the database with (generation, shard, epoch) and need it.
+   */
+  readonly generation?: number;
   readonly nodeId: string;
   /** Called with statuses and inbound messages; acknowledge each with `session.ack` once durable. */
   readonly onEvents: (events: readonly SimEvent[]) => void;

@@ -46,7 +46,7 @@ describe('shardgate CLI', () => {
     expect(first.stdout).toMatch(/applied 0001-initial/);
     const second = shardgate(['db', 'migrate'], { SHARDGATE_DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/schema is current \(3 migrations\), nothing to do/);
+    expect(second.stdout).toMatch(/schema is current \(4 migrations\), nothing to do/);
     const status = shardgate(['db', 'status', '--database-url', url]);
     expect(status.stdout).toMatch(/^0001-initial {2}applied \d{4}-/m);
   });
@@ -62,7 +62,8 @@ describe('shardgate CLI', () => {
   it.each([
     [['start', '--tls-cert', '/nonexistent/cert.pem'], /both --tls-cert and --tls-key, or neither/],
     [['start', '--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'], /invalid --tls-cert=\/nonexistent\/cert.pem: ENOENT/],
-    [['start', '--upstream', 'cloud'], /--upstream=cloud: the Cloud API upstream is not available/],
+    [['start', '--upstream', 'cloud'], /^shardgate: missing SHARDGATE_CLOUD_PHONE_NUMBER_ID for --upstream cloud: allowed: /],
+    [['start', '--upstream', 'cloud', '--upstream-url', 'http://127.0.0.1:7070'], /invalid --upstream-url with --upstream cloud/],
     [['start', '--upstream-url', 'ftp://x'], /invalid --upstream-url=ftp:\/\/x/],
   ])('start refuses bad settings with one line, exit 2 (%j)', (args, message) => {
     const { code, stderr } = shardgate(args as string[], { SHARDGATE_DATABASE_URL: `sqlite:${join(temp, 'start.db')}` });
@@ -85,6 +86,10 @@ describe('shardgate CLI', () => {
     [['coreapp', '--cluster-secret', secret], {}, /missing --upstream-url/],
     [['webapp', '--cluster-secret', secret, '--upstream-url', 'ftp://x'], {}, /invalid --upstream-url=ftp:\/\/x/],
     [['coreapp', '--cluster-secret', secret, '--upstream-url', 'http://127.0.0.1:7070', '--host', '0.0.0.0'], {}, /missing --advertise-host: --host 0.0.0.0 listens everywhere/],
+    [['coreapp', '--cluster-secret', secret, '--upstream', 'cloud'], { SHARDGATE_CLOUD_PHONE_NUMBER_ID: '1065403522' }, /missing SHARDGATE_CLOUD_ACCESS_TOKEN \(or SHARDGATE_CLOUD_ACCESS_TOKEN_FILE\) for --upstream cloud/],
+    [['webapp', '--cluster-secret', secret, '--upstream', 'cloud', '--upstream-url', 'http://127.0.0.1:7070'], {}, /invalid --upstream-url with --upstream cloud/],
+    [['webapp', '--cluster-secret', secret, '--upstream', 'cloud'], { SHARDGATE_CLOUD_PHONE_NUMBER_ID: '1065403522', SHARDGATE_CLOUD_ACCESS_TOKEN_FILE: '/nonexistent/token' }, /invalid SHARDGATE_CLOUD_ACCESS_TOKEN_FILE=\/nonexistent\/token: ENOENT/],
+    [['cluster', 'up', '--upstream', 'cloud'], {}, /missing SHARDGATE_CLOUD_PHONE_NUMBER_ID for --upstream cloud/],
     [['cluster', 'up', '--shards', '3'], {}, /invalid --shards=3: allowed: 1 \| 2 \| 4 \| 8 \| 16 \| 32/],
     [['cluster', 'up', '--shards', '4', '--coreapps', '2'], {}, /invalid --coreapps=2: allowed: at least --shards \(4\)/],
     [['cluster', 'status', '--data', '/nonexistent-shardgate-dir'], {}, /no running cluster under \/nonexistent-shardgate-dir/],
@@ -94,5 +99,20 @@ describe('shardgate CLI', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(message);
     expect(code).toBe(2);
+  });
+
+  it('a Cloud secret given twice, or a bad Cloud setting, is refused without printing the secret', () => {
+    const token = 'EAAG-very-secret-token-value-42';
+    const env = { SHARDGATE_CLOUD_PHONE_NUMBER_ID: '1065403522', SHARDGATE_CLOUD_ACCESS_TOKEN: token, SHARDGATE_CLOUD_ACCESS_TOKEN_FILE: join(temp, 'token'), SHARDGATE_DATABASE_URL: `sqlite:${join(temp, 'cloud.db')}` };
+    const twice = shardgate(['start', '--upstream', 'cloud'], env);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/invalid SHARDGATE_CLOUD_ACCESS_TOKEN and SHARDGATE_CLOUD_ACCESS_TOKEN_FILE: allowed: one of them, not both/);
+    const rate = shardgate(['start', '--upstream', 'cloud'], { ...env, SHARDGATE_CLOUD_ACCESS_TOKEN_FILE: '', SHARDGATE_CLOUD_APP_SECRET: 's3cr3t-app', SHARDGATE_CLOUD_VERIFY_TOKEN: 'v3rify', SHARDGATE_CLOUD_RATE_PER_SECOND: '5000' });
+    expect(rate.code).toBe(2);
+    expect(rate.stderr).toMatch(/invalid SHARDGATE_CLOUD_RATE_PER_SECOND=5000: allowed: an integer from 1 to 1000/);
+    for (const out of [twice, rate]) {
+      expect(`${out.stdout}${out.stderr}`).not.toContain(token);
+      expect(`${out.stdout}${out.stderr}`).not.toContain('s3cr3t-app');
+    }
   });
 });

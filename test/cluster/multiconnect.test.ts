@@ -29,7 +29,7 @@ async function arrivals(cluster: TestCluster): Promise<Map<string, { atMs: numbe
   const out = new Map<string, { atMs: number; shard: number }>();
   let after = 0;
   for (;;) {
-    const page = (await (await fetch(`${cluster.file.sim.url}/sim/messages?after=${after}&limit=10000`)).json()) as {
+    const page = (await (await fetch(`${cluster.simUrl}/sim/messages?after=${after}&limit=10000`)).json()) as {
       ids: string[];
       arrived_at_ms: number[];
       shards: number[];

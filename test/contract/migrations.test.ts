@@ -34,9 +34,9 @@ for (const target of SQL_TARGETS) {
     it('created every table, and running again is a no-op', async () => {
       const database = instance.database!;
       const status = await migrationStatus(database);
-      expect(status.map((m) => m.name)).toEqual(['0001-initial', '0002-callback-order-index', '0003-messages-status-index']);
+      expect(status.map((m) => m.name)).toEqual(['0001-initial', '0002-callback-order-index', '0003-messages-status-index', '0004-cloud-api']);
       expect(status.every((m) => m.appliedAtMs !== null)).toBe(true);
-      expect(await migrateToLatest(database)).toEqual({ applied: [], known: ['0001-initial', '0002-callback-order-index', '0003-messages-status-index'] });
+      expect(await migrateToLatest(database)).toEqual({ applied: [], known: ['0001-initial', '0002-callback-order-index', '0003-messages-status-index', '0004-cloud-api'] });
       for (const table of ['leases', 'nodes', 'shard_generations', 'shard_map', 'settings', 'messages', 'inbound_messages', 'callbacks', 'users', 'tokens', 'cluster_events'] as const) {
         const rows = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(database.db);
         expect(Number(rows.rows[0]?.n)).toBe(0);
@@ -58,7 +58,7 @@ describe('sqlite: Migrations from several processes at once', () => {
       const applied = results.filter((r) => /applied 0001-initial/.test(r.output));
       expect(applied, results.map((r) => r.output).join('\n')).toHaveLength(1);
       const database = openDatabase({ dialect: 'sqlite', path: join(dir, 'race.db') });
-      expect((await migrationStatus(database)).map((m) => m.appliedAtMs !== null)).toEqual([true, true, true]);
+      expect((await migrationStatus(database)).map((m) => m.appliedAtMs !== null)).toEqual([true, true, true, true]);
       await database.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

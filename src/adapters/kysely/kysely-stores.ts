@@ -2,6 +2,7 @@
 import type { Stores } from '../../ports/stores.js';
 import { Database } from './database.js';
 import { KyselyCallbackStore } from './kysely-callback-store.js';
+import { KyselyCloudStore } from './kysely-cloud-store.js';
 import { KyselyEventLogStore } from './kysely-event-log-store.js';
 import { KyselyInboundStore } from './kysely-inbound-store.js';
 import { KyselyLeaseStore } from './kysely-lease-store.js';
@@ -22,6 +23,7 @@ export function createKyselyStores(database: Database): Stores {
     settings: new KyselySettingsStore(database),
     users: new KyselyUserStore(database),
     events: new KyselyEventLogStore(database),
+    cloud: new KyselyCloudStore(database),
     inTransaction: (work) =>
       database.db.transaction().execute((trx) => {
         const bound = new Database(trx, database.dialect, database.description);

@@ -10,12 +10,14 @@ import type { Database } from './database.js';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-callback-order-index.js';
 import * as m0003 from './migrations/0003-messages-status-index.js';
+import * as m0004 from './migrations/0004-cloud-api.js';
 
 function provider(database: Database): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-initial': { up: (db) => m0001.up(db, database.dialect), down: (db) => m0001.down(db) },
     '0002-callback-order-index': { up: (db) => m0002.up(db), down: (db) => m0002.down(db) },
     '0003-messages-status-index': { up: (db) => m0003.up(db), down: (db) => m0003.down(db) },
+    '0004-cloud-api': { up: (db) => m0004.up(db, database.dialect), down: (db) => m0004.down(db) },
   };
   return { getMigrations: async () => migrations };
 }

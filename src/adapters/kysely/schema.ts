@@ -111,6 +111,24 @@ export interface ClusterEventsTable {
   data: string;
 }
 
+export interface CloudSendsTable {
+  message_id: string;
+  state: string;
+  epoch: BigIntColumn;
+  wamid: string | null;
+  updated_at_ms: BigIntColumn;
+}
+
+export interface CloudEventsTable {
+  seq: Generated<BigIntColumn>;
+  event_id: string;
+  bucket: number;
+  contact: string;
+  payload: string;
+  done: number;
+  received_at_ms: BigIntColumn;
+}
+
 export interface Schema {
   leases: LeasesTable;
   nodes: NodesTable;
@@ -123,4 +141,6 @@ export interface Schema {
   users: UsersTable;
   tokens: TokensTable;
   cluster_events: ClusterEventsTable;
+  cloud_sends: CloudSendsTable;
+  cloud_events: CloudEventsTable;
 }

@@ -2,6 +2,7 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Stores } from '../../ports/stores.js';
 import { MemoryCallbackStore } from './memory-callback-store.js';
+import { MemoryCloudStore } from './memory-cloud-store.js';
 import { MemoryEventLogStore } from './memory-event-log-store.js';
 import { MemoryInboundStore } from './memory-inbound-store.js';
 import { MemoryLeaseStore } from './memory-lease-store.js';
@@ -25,6 +26,7 @@ export function createMemoryStores(clock: Clock): Stores {
     settings: new MemorySettingsStore(),
     users: new MemoryUserStore(),
     events: new MemoryEventLogStore(),
+    cloud: new MemoryCloudStore(pipeline.messages, shardMap, clock),
     nowMs: async () => clock.nowMs(),
     close: async () => {},
   };

@@ -50,7 +50,9 @@ export interface ClusterFile {
   readonly api_url: string;
   readonly cluster_secret: string;
   readonly admin: { readonly username: string; readonly password: string };
-  readonly sim: { readonly url: string; readonly pid: number };
+  /** The simulator process; null with `--upstream cloud`. */
+  readonly sim: { readonly url: string; readonly pid: number } | null;
+  readonly upstream: 'sim' | 'cloud';
   readonly shards: number;
   readonly nodes: readonly ClusterFileNode[];
 }
@@ -74,7 +76,7 @@ export function registerClusterCommand(program: Command): void {
       .addOption(new Option('--masters <k>', 'master processes').default('2'))
       .addOption(new Option('--webapps <w>', 'webapp processes (the first serves --port, the others the next ports)').default('1'))
       .addOption(new Option('--sim-args <args>', 'extra flags for the simulator, e.g. "--receipt-delay-ms 10"')),
-    ['databaseUrl', 'dataDir', 'host', 'apiPort', 'clusterSecret', 'logLevel'],
+    ['databaseUrl', 'dataDir', 'host', 'apiPort', 'clusterSecret', 'logLevel', 'upstream'],
   ).action(runAction(async (flags: UpFlags) => clusterUp(configFrom(flags), flags)));
 
   cluster
@@ -128,8 +130,13 @@ async function clusterUp(config: Config, flags: UpFlags): Promise<void> {
   const secret = config.clusterSecret ?? randomBytes(24).toString('hex');
   const adminPassword = process.env['SHARDGATE_ADMIN_PASSWORD'] || `Sg-${randomBytes(9).toString('base64url')}`;
   const databaseUrl = databaseUrlOf(config);
+  const isCloud = config.upstream === 'cloud';
+  if (isCloud && flags.simArgs !== undefined) throw new ConfigError('--sim-args', 'invalid --sim-args with --upstream cloud: allowed: --sim-args only with --upstream sim');
+  // The Cloud settings are checked here, once, before any node starts (the nodes read the same environment).
+  const cloud = isCloud ? await import('../cloud-upstream.js') : null;
+  const cloudConfig = cloud === null ? null : cloud.cloudConfigFrom();
 
-  // The database first: schema and the demo account, so every node finds them.
+  // The database first: schema and the account, so every node finds them.
   const [db, migrate, storesModule] = await Promise.all([
     import('../../adapters/kysely/database.js'),
     import('../../adapters/kysely/migrate.js'),
@@ -138,7 +145,11 @@ async function clusterUp(config: Config, flags: UpFlags): Promise<void> {
   const database = db.openDatabase(config.database);
   await migrate.migrateToLatest(database);
   const stores = storesModule.createKyselyStores(database);
-  const credentials = await demoCredentials(stores, Date.now(), shards);
+  const credentials = cloud !== null && cloudConfig !== null ? null : await demoCredentials(stores, Date.now(), shards);
+  if (cloud !== null && cloudConfig !== null && !(await cloud.registerCloudAccount(stores, cloudConfig, Date.now(), shards))) {
+    await stores.close();
+    throw new ConfigError('--database-url', 'another account is registered in this database: allowed: a database of this Cloud number, or a fresh one');
+  }
   await stores.close();
 
   const children: Child[] = [];
@@ -184,15 +195,21 @@ async function clusterUp(config: Config, flags: UpFlags): Promise<void> {
   };
 
   try {
-    process.stdout.write(`cluster: starting the simulator, ${masters} master(s), ${coreapps} coreapp(s), ${webapps} webapp(s) for ${shards} shard(s) on ${config.database.dialect}\n`);
-    const simArgs = ['--port', '0', '--account', `${DEMO_ACCOUNT.waId}:${credentials}`, '--shards', String(shards), ...(flags.simArgs?.split(/\s+/).filter(Boolean) ?? [])];
-    const sim = launch('sim', 'sim', simArgs);
-    const simUrl = await waitForSimUrl(sim);
-    const masterChildren = Array.from({ length: masters }, (_, i) => launch(`master-${i + 1}`, 'master', ['--host', config.host, '--internal-port', '0', '--upstream-url', simUrl]));
+    process.stdout.write(`cluster: starting ${isCloud ? 'against the WhatsApp Cloud API' : 'the simulator'}, ${masters} master(s), ${coreapps} coreapp(s), ${webapps} webapp(s) for ${shards} shard(s) on ${config.database.dialect}\n`);
+    let sim: Child | null = null;
+    let upstreamArgs: string[] = ['--upstream', 'cloud'];
+    let simUrl: string | null = null;
+    if (!isCloud) {
+      const simArgs = ['--port', '0', '--account', `${DEMO_ACCOUNT.waId}:${credentials}`, '--shards', String(shards), ...(flags.simArgs?.split(/\s+/).filter(Boolean) ?? [])];
+      sim = launch('sim', 'sim', simArgs);
+      simUrl = await waitForSimUrl(sim);
+      upstreamArgs = ['--upstream', 'sim', '--upstream-url', simUrl];
+    }
+    const masterChildren = Array.from({ length: masters }, (_, i) => launch(`master-${i + 1}`, 'master', ['--host', config.host, '--internal-port', '0', ...upstreamArgs]));
     await waitReady(masterChildren);
-    const coreChildren = Array.from({ length: coreapps }, (_, i) => launch(`coreapp-${i + 1}`, 'coreapp', ['--host', config.host, '--internal-port', '0', '--upstream-url', simUrl]));
+    const coreChildren = Array.from({ length: coreapps }, (_, i) => launch(`coreapp-${i + 1}`, 'coreapp', ['--host', config.host, '--internal-port', '0', ...upstreamArgs]));
     const webChildren = Array.from({ length: webapps }, (_, i) =>
-      launch(`webapp-${i + 1}`, 'webapp', ['--host', config.host, '--port', String(config.apiPort === 0 ? 0 : config.apiPort + i), '--internal-port', '0', '--upstream-url', simUrl]),
+      launch(`webapp-${i + 1}`, 'webapp', ['--host', config.host, '--port', String(config.apiPort === 0 ? 0 : config.apiPort + i), '--internal-port', '0', ...upstreamArgs]),
     );
     await waitReady([...coreChildren, ...webChildren]);
     const nodes: ClusterFileNode[] = children
@@ -214,7 +231,8 @@ async function clusterUp(config: Config, flags: UpFlags): Promise<void> {
       api_url: apiUrl,
       cluster_secret: secret,
       admin: { username: 'admin', password: adminPassword },
-      sim: { url: simUrl, pid: sim.child.pid as number },
+      sim: sim === null || simUrl === null ? null : { url: simUrl, pid: sim.child.pid as number },
+      upstream: isCloud ? 'cloud' : 'sim',
       shards,
       nodes,
     };
@@ -266,7 +284,9 @@ function printCluster(file: ClusterFile, path: string): void {
       `Shardgate cluster is running (${file.shards} shard${file.shards === 1 ? '' : 's'})`,
       `  API        ${file.api_url}   (admin / ${file.admin.password})`,
       `  dashboard  ${file.api_url}/dashboard`,
-      `  simulator  ${file.sim.url}   (pid ${file.sim.pid}; checker at ${file.sim.url}/sim/report)`,
+      file.sim === null
+        ? `  upstream   WhatsApp Cloud API; point the app's webhook at ${file.api_url}/cloud/webhook`
+        : `  simulator  ${file.sim.url}   (pid ${file.sim.pid}; checker at ${file.sim.url}/sim/report)`,
       `  state      ${path}`,
       ...rows,
       '',
@@ -317,7 +337,8 @@ async function clusterStatus(dataDir: string): Promise<void> {
       generation: topology.generation,
       lease: topology.lease,
       api_url: file.api_url,
-      sim: { url: file.sim.url },
+      sim: file.sim === null ? null : { url: file.sim.url },
+      upstream: file.upstream ?? 'sim',
     };
     process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
   } finally {

@@ -1,6 +1,7 @@
 /**
  * `shardgate master | coreapp | webapp`: one cluster role per process (DESIGN.md §1). Every role
- * needs the database URL and the cluster secret; coreapps and webapps also the simulator's URL.
+ * needs the database URL and the cluster secret; with `--upstream sim` (the default) coreapps and
+ * webapps also the simulator's URL, with `--upstream cloud` the SHARDGATE_CLOUD_* settings.
  *
  * - Masters apply pending schema migrations at start (idempotent, safe concurrently); coreapps and
  *   webapps wait for the schema instead, printing what they wait for.
@@ -41,13 +42,15 @@ export function registerRoleCommands(program: Command): void {
     command.addOption(
       new Option(
         '--upstream-url <url>',
-        role === 'master' ? 'the upstream network (http://host:port of a running shardgate sim), for shard-count changes' : 'the upstream network: http://host:port of a running shardgate sim',
+        role === 'master'
+          ? 'with --upstream sim: the upstream network (http://host:port of a running shardgate sim), for shard-count changes'
+          : 'with --upstream sim: the upstream network, http://host:port of a running shardgate sim',
       ).env('SHARDGATE_UPSTREAM_URL'),
     );
     command.addOption(
       new Option('--advertise-host <address>', 'the address other nodes reach this one at (required when --host is 0.0.0.0 or ::)').env('SHARDGATE_ADVERTISE_HOST'),
     );
-    addConfigOptions(command, ['databaseUrl', 'dataDir', 'host', ...(role === 'webapp' ? (['apiPort'] as const) : []), 'internalPort', 'clusterSecret', 'logLevel']);
+    addConfigOptions(command, ['databaseUrl', 'dataDir', 'host', ...(role === 'webapp' ? (['apiPort'] as const) : []), 'internalPort', 'clusterSecret', 'logLevel', 'upstream']);
     command.action(runAction(async (flags: RoleFlags) => runRole(role, configFrom(flags), flags)));
   }
 }
@@ -72,8 +75,14 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   if (advertiseHost === null) {
     throw new ConfigError('--advertise-host', `missing --advertise-host: --host ${config.host} listens everywhere, so other nodes need the address to reach this one at`);
   }
-  const upstreamUrl = role === 'master' && flags.upstreamUrl === undefined ? null : requireUpstream(flags);
-  if (config.upstream === 'cloud') throw new ConfigError('--upstream', 'invalid --upstream=cloud: the Cloud API upstream is not available in this version (allowed: sim)');
+  const isCloud = config.upstream === 'cloud';
+  if (isCloud && flags.upstreamUrl !== undefined) {
+    throw new ConfigError('--upstream-url', 'invalid --upstream-url with --upstream cloud: allowed: --upstream-url only with --upstream sim (the Cloud API URL is SHARDGATE_CLOUD_BASE_URL)');
+  }
+  const upstreamUrl = isCloud || (role === 'master' && flags.upstreamUrl === undefined) ? null : requireUpstream(flags);
+  // Coreapps send and webapps verify webhooks: both need the Cloud settings, read and checked before anything starts.
+  const cloud = isCloud ? await import('../cloud-upstream.js') : null;
+  const cloudConfig = cloud !== null && role !== 'master' ? cloud.cloudConfigFrom() : null;
   const [{ pino }, db, migrate, storesModule, http, clockModule, nodeIdModule] = await Promise.all([
     import('pino'),
     import('../../adapters/kysely/database.js'),
@@ -103,13 +112,17 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   let onTerm: () => Promise<void>;
   if (role === 'master') {
     const [{ MasterNode }, accountsModule] = await Promise.all([import('../../roles/master/master-node.js'), import('../../adapters/upstream/sim-upstream-accounts.js')]);
-    const master = new MasterNode({ ...common, accounts: upstreamUrl === null ? null : new accountsModule.SimUpstreamAccounts(upstreamUrl) });
+    const accounts = cloud !== null ? cloud.cloudUpstreamAccounts() : upstreamUrl === null ? null : new accountsModule.SimUpstreamAccounts(upstreamUrl);
+    const master = new MasterNode({ ...common, accounts });
     await master.start();
     node = master;
     onTerm = () => master.stop();
   } else if (role === 'coreapp') {
     const [{ CoreappNode }, upstream] = await Promise.all([import('../../roles/coreapp/coreapp-node.js'), import('../../adapters/upstream/sim-upstream-client.js')]);
-    const coreapp = new CoreappNode({ ...common, upstream: new upstream.SimUpstreamClient(`${(upstreamUrl as string).replace(/^http/, 'ws')}/upstream`) });
+    const client = cloud !== null && cloudConfig !== null
+      ? cloud.cloudUpstreamClient(cloudConfig, stores, logger)
+      : new upstream.SimUpstreamClient(`${(upstreamUrl as string).replace(/^http/, 'ws')}/upstream`);
+    const coreapp = new CoreappNode({ ...common, upstream: client });
     await coreapp.start();
     node = coreapp;
     onTerm = () => coreapp.handOver();
@@ -123,7 +136,8 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
     ]);
     const webapp = new WebappNode({
       ...common,
-      accounts: new accounts.SimUpstreamAccounts(upstreamUrl as string),
+      accounts: cloud !== null ? cloud.cloudUpstreamAccounts() : new accounts.SimUpstreamAccounts(upstreamUrl as string),
+      ...(cloudConfig === null ? {} : { cloudWebhook: { appSecret: cloudConfig.appSecret, verifyToken: cloudConfig.verifyToken } }),
       version: VERSION,
       port: config.apiPort,
       adminPassword: process.env['SHARDGATE_ADMIN_PASSWORD'] || null,

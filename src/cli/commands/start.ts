@@ -35,9 +35,12 @@ export function registerStartCommand(program: Command): void {
 }
 
 async function runStart(config: Config, flags: StartFlags): Promise<void> {
-  if (config.upstream === 'cloud') {
-    throw new ConfigError('--upstream', 'invalid --upstream=cloud: the Cloud API upstream is not available in this version (allowed: sim)');
+  if (config.upstream === 'cloud' && flags.upstreamUrl !== undefined) {
+    throw new ConfigError('--upstream-url', 'invalid --upstream-url with --upstream cloud: allowed: --upstream-url only with --upstream sim (the Cloud API URL is SHARDGATE_CLOUD_BASE_URL)');
   }
+  // Read (and checked) before anything starts, so a missing Cloud setting is one line and exit 2.
+  const cloud = config.upstream === 'cloud' ? (await import('../cloud-upstream.js')) : null;
+  const cloudConfig = cloud === null ? null : cloud.cloudConfigFrom();
   const upstreamUrl = flags.upstreamUrl === undefined ? null : parseUpstreamUrl(flags.upstreamUrl);
   const tls = readTls(flags);
   const adminPassword = process.env['SHARDGATE_ADMIN_PASSWORD'] || null;
@@ -63,21 +66,26 @@ async function runStart(config: Config, flags: StartFlags): Promise<void> {
   const clock = new clockModule.SystemClock();
 
   let sim: Awaited<ReturnType<typeof simModule.startSim>> | null = null;
-  if (upstreamUrl === null) {
+  if (cloud !== null && cloudConfig !== null) {
+    if (!(await cloud.registerCloudAccount(kysely, cloudConfig, clock.nowMs()))) {
+      logger.warn('another account is registered in this database; the Cloud number is not served until it is removed');
+    }
+  } else if (upstreamUrl === null) {
     const credentials = await demoCredentials(kysely, clock.nowMs());
     // The in-process simulator takes any free port unless one was asked for (7070 is `shardgate sim`'s).
     const simPort = flags['simPort'] !== undefined || process.env['SHARDGATE_SIM_PORT'] ? config.simPort : 0;
     sim = await simModule.startSim({ host: '127.0.0.1', port: simPort, accounts: [{ waId: DEMO_ACCOUNT.waId, credentials, shards: 1 }] });
   }
-  const httpUrl = sim?.url ?? (upstreamUrl as string);
+  const httpUrl = sim?.url ?? upstreamUrl ?? '';
   const nodeId = nodeIdModule.newNodeId();
   const node = new gateway.GatewayNode({
     stores: kysely,
     clock,
     nodeId,
     version: VERSION,
-    upstream: new upstream.SimUpstreamClient(`${httpUrl.replace(/^http/, 'ws')}/upstream`),
-    accounts: new accountsModule.SimUpstreamAccounts(httpUrl),
+    upstream: cloud !== null && cloudConfig !== null ? cloud.cloudUpstreamClient(cloudConfig, kysely, logger) : new upstream.SimUpstreamClient(`${httpUrl.replace(/^http/, 'ws')}/upstream`),
+    accounts: cloud !== null ? cloud.cloudUpstreamAccounts() : new accountsModule.SimUpstreamAccounts(httpUrl),
+    ...(cloudConfig === null ? {} : { cloudWebhook: { appSecret: cloudConfig.appSecret, verifyToken: cloudConfig.verifyToken } }),
     host: config.host,
     port: config.apiPort,
     adminPassword,
@@ -95,7 +103,10 @@ async function runStart(config: Config, flags: StartFlags): Promise<void> {
       }),
   });
   const started = await node.start();
-  printBanner(started.apiUrl, started.admin, sim === null ? `external simulator at ${httpUrl}` : `simulator in-process at ${sim.url}`);
+  const upstreamLine = cloudConfig !== null
+    ? `WhatsApp Cloud API ${cloudConfig.baseUrl}/${cloudConfig.apiVersion}/${cloudConfig.phoneNumberId} (webhook: ${started.apiUrl}/cloud/webhook)`
+    : sim === null ? `external simulator at ${httpUrl}` : `simulator in-process at ${sim.url}`;
+  printBanner(started.apiUrl, started.admin, upstreamLine);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -327,6 +327,7 @@ export class ShardWorker {
         shard: fence.shard,
         shards: fence.shards,
         epoch: fence.epoch,
+        generation: fence.generation,
         nodeId,
         onEvents: (events) => this.#onEvents(events),
       });

@@ -34,6 +34,8 @@ export interface GatewayNodeOptions {
   readonly port: number;
   readonly adminPassword: string | null;
   readonly webappOptions?: Partial<WebappOptions>;
+  /** With `--upstream cloud`: serve `/cloud/webhook` with these secrets. */
+  readonly cloudWebhook?: { readonly appSecret: string; readonly verifyToken: string };
   readonly logger: Logger;
   /** `sqlite`, `postgres` or `mysql`, for `/v1/support`. */
   readonly dbEngine: string;
@@ -98,6 +100,7 @@ export class GatewayNode {
       support: () => this.#support(),
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
+      ...(this.#o.cloudWebhook === undefined ? {} : { cloudWebhook: this.#o.cloudWebhook }),
     });
     await this.#o.extendApi?.(this.#webapp);
     await this.#tick();

@@ -20,6 +20,7 @@ import { PendingBacklog } from './pending-backlog.js';
 import { authenticateBearer } from './request-auth.js';
 import { registerAccountRoutes } from './routes/account-routes.js';
 import { registerClusterRoutes } from './routes/cluster-routes.js';
+import { registerCloudWebhookRoutes } from './routes/cloud-webhook-routes.js';
 import { registerContactRoutes } from './routes/contacts-routes.js';
 import { registerMessageRoutes } from './routes/messages-routes.js';
 import { registerMonitoringRoutes } from './routes/monitoring-routes.js';
@@ -88,6 +89,8 @@ export async function buildWebapp(deps: WebappDeps): Promise<FastifyInstance> {
     registerMonitoringRoutes(api, ctx);
     registerClusterRoutes(api, ctx);
   });
+  const cloudWebhook = deps.cloudWebhook;
+  if (cloudWebhook !== undefined) await app.register(async (api: ApiApp) => registerCloudWebhookRoutes(api, ctx, cloudWebhook));
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Not made ready here: the composition root may still register plugins (e.g. a dashboard) before
   // `listen`, and `inject` readies the instance by itself.

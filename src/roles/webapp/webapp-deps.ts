@@ -87,6 +87,11 @@ export interface WebappDeps {
     handOver(shard: number): Promise<HandoverResult>;
   };
   readonly options: WebappOptions;
+  /**
+   * With `--upstream cloud`: the Meta app secret (webhook signatures) and verify token (subscription
+   * handshake) of `/cloud/webhook`. Absent: no Cloud webhook route.
+   */
+  readonly cloudWebhook?: { readonly appSecret: string; readonly verifyToken: string };
   /** Where the API logs; false or absent: no logging. */
   readonly logger?: Logger | false;
 }

@@ -41,6 +41,8 @@ export interface WebappNodeOptions extends ClusterNodeOptions {
   readonly webappOptions?: Partial<WebappOptions>;
   /** Registers more routes on the API before it listens (the composition root adds the dashboard). */
   readonly extendApi?: (app: FastifyInstance) => Promise<unknown>;
+  /** With `--upstream cloud`: serve `/cloud/webhook` with these secrets. */
+  readonly cloudWebhook?: { readonly appSecret: string; readonly verifyToken: string };
 }
 
 /**
@@ -164,6 +166,7 @@ export class WebappNode {
       },
       options: { ...DEFAULT_WEBAPP_OPTIONS, ...this.#o.webappOptions },
       logger: logger.child({ component: 'webapp' }),
+      ...(this.#o.cloudWebhook === undefined ? {} : { cloudWebhook: this.#o.cloudWebhook }),
     });
     await this.#o.extendApi?.(this.#api);
     const address = await this.#api.listen({ host: this.#o.host, port: this.#o.port });

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   readonly options?: Partial<WebappOptions>;
   /** Registers the account and initialises a shard map of this many shards (default: not registered). */
   readonly registeredShards?: 1 | 2 | 4 | 8 | 16 | 32;
+  /** Serve the Cloud API webhook with these secrets. */
+  readonly cloudWebhook?: { readonly appSecret: string; readonly verifyToken: string };
 }
 
 export function basic(username: string, password: string): string {
@@ -62,6 +64,7 @@ export async function startApi(harness: HarnessOptions = {}): Promise<ApiHarness
     support: () => ({ db_engine: 'MEMORY', multi_connect: false }),
     options: { ...DEFAULT_WEBAPP_OPTIONS, ...harness.options },
     logger: false,
+    ...(harness.cloudWebhook === undefined ? {} : { cloudWebhook: harness.cloudWebhook }),
   });
   const createUser = async (username: string, password = USER_PASSWORD, role: UserRole = 'USER', mustChangePassword = false): Promise<void> => {
     const nowMs = clock.nowMs();

@@ -50,6 +50,8 @@ export interface ClusterOptions {
   readonly masters?: number;
   readonly coreapps?: number;
   readonly shards?: number;
+  /** Run with `--upstream cloud` and these SHARDGATE_CLOUD_* variables instead of the simulator. */
+  readonly cloudEnv?: Readonly<Record<string, string>>;
 }
 
 export class TestCluster {
@@ -80,9 +82,9 @@ export class TestCluster {
       [
         'cluster', 'up', '--data', dir, '--port', '0', '--database-url', databaseUrl,
         '--masters', String(options.masters ?? 2), '--coreapps', String(options.coreapps ?? 3), '--shards', String(options.shards ?? 1),
-        '--sim-args', '--receipt-delay-ms 5 --read-delay-ms 5',
+        ...(options.cloudEnv === undefined ? ['--sim-args', '--receipt-delay-ms 5 --read-delay-ms 5'] : ['--upstream', 'cloud']),
       ],
-      { SHARDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, SHARDGATE_LOG_LEVEL: 'info' },
+      { SHARDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, SHARDGATE_LOG_LEVEL: 'info', ...options.cloudEnv },
     );
     await proc.waitForOutput(/Ctrl-C stops the cluster/, 90_000);
     const file = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFile;
@@ -94,6 +96,12 @@ export class TestCluster {
     const node = this.file.nodes.find((n) => n.name === name || n.node_id === name);
     if (node === undefined) throw new Error(`no node ${name}`);
     return node;
+  }
+
+  /** The simulator's URL (clusters on the simulator only). */
+  get simUrl(): string {
+    if (this.file.sim === null) throw new Error('this cluster runs against the Cloud API, not the simulator');
+    return this.file.sim.url;
   }
 
   nameOf(nodeId: string | null): string {
@@ -161,14 +169,14 @@ export class TestCluster {
   }
 
   async simReport(): Promise<SimReport> {
-    return (await (await fetch(`${this.file.sim.url}/sim/report`)).json()) as SimReport;
+    return (await (await fetch(`${this.simUrl}/sim/report`)).json()) as SimReport;
   }
 
   /** The ids among `ids` the simulator never received. */
   async missing(ids: readonly string[]): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < ids.length; i += 1_000) {
-      const response = await fetch(`${this.file.sim.url}/sim/messages/missing`, {
+      const response = await fetch(`${this.simUrl}/sim/messages/missing`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ ids: ids.slice(i, i + 1_000) }),

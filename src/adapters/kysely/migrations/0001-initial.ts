@@ -47,7 +47,7 @@ const notNull = (c: ColumnDefinitionBuilder) => c.notNull();
  * The exact-match collation this MySQL/MariaDB server offers: MariaDB's `utf8mb4_nopad_bin`, MySQL
  * 8's `utf8mb4_0900_bin`, else `utf8mb4_bin` (which still ignores trailing spaces).
  */
-async function exactCollation(db: Db): Promise<string> {
+export async function exactCollation(db: Db): Promise<string> {
   const rows = await sql<{ Collation: string }>`show collation where Collation in ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')`.execute(db);
   const names = rows.rows.map((r) => r.Collation);
   return names.find((n) => n === 'utf8mb4_nopad_bin') ?? names[0] ?? 'utf8mb4_bin';

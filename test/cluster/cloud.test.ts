@@ -1,0 +1,273 @@
+/**
+ * The Cloud API adapter on a real cluster (`shardgate cluster up --upstream cloud`: masters, coreapps
+ * and a webapp as processes) against the fake Graph API, which answers a seeded share of sends with
+ * 130429 and transient 5xx and posts signed status webhooks to the webapp's `/cloud/webhook`.
+ * 2,000 messages over 4 shards, one message in flight per recipient at the client, and a kill -9 of a
+ * primary coreapp in the middle. The fake's record is the oracle: every message accepted exactly
+ * once, in order per recipient; the business webhook gets sent, delivered and read for every message,
+ * in order, in On-Prem form.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { shardOf } from '../../src/core/shard-hash.js';
+import { SQL_TARGETS } from '../support/contract-targets.js';
+import { FakeGraphApi } from '../support/fake-graph-api.js';
+import { testSeed } from '../support/seeded-random.js';
+import { waitFor } from '../support/wait-for.js';
+import { killAll } from '../e2e/processes.js';
+import { withCluster } from './support/cluster.js';
+
+afterAll(() => killAll());
+
+const PHONE_NUMBER_ID = '106540352242922';
+const TOKEN = 'EAAG-cluster-test-token';
+const APP_SECRET = 'cluster-app-secret-0123456789';
+const SHARDS = 4;
+const MESSAGES = 2_000;
+const RECIPIENTS = 100;
+
+interface OnPremStatus {
+  readonly id: string;
+  readonly recipient_id: string;
+  readonly status: string;
+  readonly timestamp: string;
+}
+
+/** Business webhook receiver: statuses by message id in arrival order, de-duplicated by event id; any shape problem recorded. */
+class BusinessWebhook {
+  readonly statuses = new Map<string, string[]>();
+  readonly problems: string[] = [];
+  readonly #seen = new Set<string>();
+  readonly #server: Server;
+  url = '';
+
+  constructor() {
+    this.#server = createServer((request, response) => {
+      let raw = '';
+      request.on('data', (chunk) => (raw += chunk));
+      request.on('end', () => {
+        const eventId = String(request.headers['x-shardgate-event-id'] ?? '');
+        const body = JSON.parse(raw) as { statuses?: OnPremStatus[] };
+        if (!this.#seen.has(eventId)) {
+          this.#seen.add(eventId);
+          const keys = JSON.stringify(Object.keys(body));
+          if (keys !== '["statuses"]' || body.statuses?.length !== 1) this.problems.push(`body ${raw}`);
+          for (const s of body.statuses ?? []) {
+            if (JSON.stringify(Object.keys(s).sort()) !== '["id","recipient_id","status","timestamp"]' || !/^[0-9]+$/.test(s.timestamp)) this.problems.push(`status ${JSON.stringify(s)}`);
+            this.statuses.set(s.id, [...(this.statuses.get(s.id) ?? []), s.status]);
+          }
+        }
+        response.writeHead(200).end();
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/webhook`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+function cloudEnv(baseUrl: string): Record<string, string> {
+  return {
+    SHARDGATE_CLOUD_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+    SHARDGATE_CLOUD_ACCESS_TOKEN: TOKEN,
+    SHARDGATE_CLOUD_APP_SECRET: APP_SECRET,
+    SHARDGATE_CLOUD_VERIFY_TOKEN: 'cluster-verify',
+    SHARDGATE_CLOUD_BASE_URL: baseUrl,
+    SHARDGATE_CLOUD_RATE_PER_SECOND: '400',
+  };
+}
+
+/**
+ * Posts `perRecipient` messages to each recipient, one request in flight per recipient (so each
+ * recipient's order is the order of its 201s), all recipients at once; `afterEach` runs after every answer.
+ */
+async function sendAll(
+  apiUrl: string,
+  token: string,
+  recipients: readonly string[],
+  perRecipient: number,
+  afterEach: () => void,
+  until: () => boolean = () => false,
+): Promise<{ sent: Map<string, string[]>; errors: string[] }> {
+  const sent = new Map<string, string[]>(recipients.map((r) => [r, []]));
+  const errors: string[] = [];
+  await Promise.all(recipients.map(async (to) => {
+    for (let i = 0; i < perRecipient && !until(); i++) {
+      const response = await fetch(`${apiUrl}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to, type: 'text', text: { body: `${to} #${i}` } }),
+      });
+      const body = (await response.json()) as { messages?: { id: string }[] };
+      const id = body.messages?.[0]?.id;
+      if (response.status !== 201 || id === undefined) errors.push(`${response.status} ${JSON.stringify(body)}`);
+      else sent.get(to)?.push(id);
+      afterEach();
+    }
+  }));
+  return { sent, errors };
+}
+
+const sqlite = SQL_TARGETS.find((t) => t.name === 'sqlite');
+if (sqlite === undefined) throw new Error('no sqlite target');
+const postgres = SQL_TARGETS.find((t) => t.name === 'postgres');
+if (postgres === undefined) throw new Error('no postgres target');
+const UNHEALTHY_MS = 5_000;
+
+// SQLite has one write lock per file and a stopped process keeps what it holds, so a pause under
+// load is taken on PostgreSQL (as the simulator's SIGSTOP test does; docs/operations.md).
+describe.skipIf(postgres.skipReason !== null)('postgres: the Cloud API adapter through a pause', () => {
+  it('SIGSTOP the primary coreapp past unhealthy_interval, then SIGCONT: nothing is posted twice or out of order, the resumed coreapp becomes secondary; each message accepted once, in order, every status delivered', async () => {
+    const seed = testSeed();
+    onTestFailed(() => console.error(`cloud SIGSTOP test failed with SEED=${seed}`));
+    const graph = new FakeGraphApi({ phoneNumberId: PHONE_NUMBER_ID, token: TOKEN, appSecret: APP_SECRET, seed, rateLimitRate: 0.03, serverErrorRate: 0.02 });
+    await graph.start();
+    const business = new BusinessWebhook();
+    await business.start();
+    try {
+      await withCluster(postgres, { masters: 2, coreapps: 2, shards: 1, cloudEnv: cloudEnv(graph.url) }, async (cluster) => {
+        graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
+        const before = await cluster.waitForPrimary(0);
+        const name = cluster.nameOf(before.node_id);
+        const recipients = Array.from({ length: 20 }, (_, i) => `1631555${String(5000 + i).padStart(4, '0')}`);
+        const token = await cluster.token();
+        let stoppedAt = 0;
+        // The API takes messages faster than one shard drains them: most are still waiting when the pause comes.
+        const sending = sendAll(cluster.file.api_url, token, recipients, 30, () => {
+          if (stoppedAt === 0 && graph.accepted.length >= 100) stoppedAt = cluster.signal(name, 'SIGSTOP');
+        });
+        await waitFor('the pause', () => {
+          if (stoppedAt === 0 && graph.accepted.length >= 100) stoppedAt = cluster.signal(name, 'SIGSTOP');
+          return stoppedAt > 0;
+        }, 60_000, 20);
+        await cluster.waitForPrimary(0, 30_000, before.node_id);
+        await waitFor('the pause to last 2 × unhealthy_interval', () => Date.now() - stoppedAt >= 2 * UNHEALTHY_MS, 3 * UNHEALTHY_MS, 50);
+        const resumedAt = cluster.signal(name, 'SIGCONT');
+        const run = await sending;
+        expect(run.errors).toEqual([]);
+        const ids = [...run.sent.values()].flat();
+        await waitFor('every message at the fake Graph API', () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 60_000, 200);
+        await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
+        expect(graph.duplicates()).toEqual(new Map());
+        expect(graph.accepted).toHaveLength(ids.length);
+        const arrived = graph.byRecipient();
+        for (const to of recipients) expect(arrived.get(to), `order for ${to}`).toEqual(run.sent.get(to));
+        await waitFor('the resumed coreapp to be secondary', async () => {
+          const node = (await cluster.topology()).nodes.find((n) => n.node_id === before.node_id);
+          return node !== undefined && node.shard === null && node.gateway_status === 'disconnected';
+        }, 15_000, 50);
+        expect(resumedAt).toBeGreaterThan(stoppedAt);
+        expect(business.problems.slice(0, 3)).toEqual([]);
+      });
+    } finally {
+      await business.stop();
+      await graph.stop();
+    }
+  });
+});
+
+describe('sqlite: the Cloud API adapter on a cluster', () => {
+  it('a shard-count change 2 → 4 while sending: each message accepted once, in order per recipient, every status delivered', async () => {
+    const seed = testSeed();
+    onTestFailed(() => console.error(`cloud shard-change test failed with SEED=${seed}`));
+    const graph = new FakeGraphApi({ phoneNumberId: PHONE_NUMBER_ID, token: TOKEN, appSecret: APP_SECRET, seed, rateLimitRate: 0.03, serverErrorRate: 0.02 });
+    await graph.start();
+    const business = new BusinessWebhook();
+    await business.start();
+    try {
+      await withCluster(sqlite, { masters: 2, coreapps: 5, shards: 2, cloudEnv: cloudEnv(graph.url) }, async (cluster) => {
+        graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
+        const recipients = Array.from({ length: 40 }, (_, i) => `1631555${String(4000 + i).padStart(4, '0')}`);
+        const token = await cluster.token();
+        let change: Promise<{ status: number; body: Record<string, unknown> }> | null = null;
+        const run = await sendAll(cluster.file.api_url, token, recipients, 15, () => {
+          if (change === null && graph.accepted.length >= 200) change = cluster.api('POST', '/v1/account/shards', { cc: '0', phone_number: PHONE_NUMBER_ID, shards: 4 });
+        });
+        expect(run.errors).toEqual([]);
+        const changed = await (change ?? cluster.api('POST', '/v1/account/shards', { cc: '0', phone_number: PHONE_NUMBER_ID, shards: 4 }));
+        expect(changed.status, JSON.stringify(changed.body)).toBe(201);
+        expect((await cluster.api('GET', '/v1/account/shards')).body['account']).toEqual({ shards: 4 });
+        const ids = [...run.sent.values()].flat();
+        await waitFor('every message at the fake Graph API', () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 90_000, 200);
+        await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
+        expect(graph.duplicates()).toEqual(new Map());
+        expect(graph.accepted).toHaveLength(ids.length);
+        const arrived = graph.byRecipient();
+        for (const to of recipients) expect(arrived.get(to), `order for ${to}`).toEqual(run.sent.get(to));
+        expect(business.problems.slice(0, 3)).toEqual([]);
+      });
+    } finally {
+      await business.stop();
+      await graph.stop();
+    }
+  });
+
+  it(`${MESSAGES} messages over ${SHARDS} shards through 130429s, 5xx and a kill -9 of a primary coreapp: each accepted once, in order, every status delivered`, async () => {
+    const seed = testSeed();
+    onTestFailed(() => console.error(`cloud cluster test failed with SEED=${seed}`));
+    const graph = new FakeGraphApi({ phoneNumberId: PHONE_NUMBER_ID, token: TOKEN, appSecret: APP_SECRET, seed, rateLimitRate: 0.05, serverErrorRate: 0.03 });
+    await graph.start();
+    const business = new BusinessWebhook();
+    await business.start();
+    try {
+      await withCluster(sqlite, { masters: 2, coreapps: SHARDS + 1, shards: SHARDS, cloudEnv: cloudEnv(graph.url) }, async (cluster) => {
+        expect(cluster.file.sim).toBeNull();
+        graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
+        const recipients = Array.from({ length: RECIPIENTS }, (_, i) => `1631555${String(3000 + i).padStart(4, '0')}`);
+        expect(new Set(recipients.map((r) => shardOf(r, SHARDS))).size).toBe(SHARDS);
+        const victimShard = shardOf(recipients[0] as string, SHARDS);
+        const victim = await cluster.waitForPrimary(victimShard);
+        const token = await cluster.token();
+
+        let killedAt = 0;
+        let killedUpstream = 0;
+        const startedAt = Date.now();
+        const run = await sendAll(cluster.file.api_url, token, recipients, MESSAGES / RECIPIENTS, () => {
+          if (killedAt === 0 && graph.accepted.length >= MESSAGES / 3) {
+            killedUpstream = graph.accepted.length;
+            killedAt = cluster.kill9(cluster.nameOf(victim.node_id));
+          }
+        });
+        const sent = run.sent;
+        expect(run.errors).toEqual([]);
+        expect([...sent.values()].flat()).toHaveLength(MESSAGES);
+        if (killedAt === 0) killedAt = cluster.kill9(cluster.nameOf(victim.node_id));
+        await cluster.waitForPrimary(victimShard, 60_000, victim.node_id);
+
+        const sentAt = Date.now();
+        const ids = [...sent.values()].flat();
+        await waitFor('every message at the fake Graph API', () => new Set(graph.accepted.map((m) => m.opaque)).size >= MESSAGES, 90_000, 200);
+        const upstreamAt = Date.now();
+        await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
+        const webhooksAt = Date.now();
+
+        expect(graph.duplicates()).toEqual(new Map());
+        expect(graph.accepted).toHaveLength(MESSAGES);
+        const arrived = graph.byRecipient();
+        for (const to of recipients) expect(arrived.get(to), `order for ${to}`).toEqual(sent.get(to));
+        expect(graph.answered.rateLimited).toBeGreaterThan(0);
+        expect(graph.answered.serverError).toBeGreaterThan(0);
+        expect(business.problems.slice(0, 3)).toEqual([]);
+        process.stdout.write(
+          `CLOUD cluster: ${MESSAGES} messages, ${graph.answered.rateLimited} × 130429, ${graph.answered.serverError} × 5xx, kill -9 of ${cluster.nameOf(victim.node_id)} (shard ${victimShard}) ` +
+            `after ${killedUpstream} accepted upstream; API sends took ${sentAt - startedAt} ms, the rest upstream ${upstreamAt - sentAt} ms, the last webhooks ${webhooksAt - upstreamAt} ms\n`,
+        );
+      });
+    } finally {
+      await business.stop();
+      await graph.stop();
+    }
+  });
+});
