@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { DatabaseLocation, Dialect } from '../../core/config.js';
@@ -84,7 +84,15 @@ export function openDatabase(location: DatabaseLocation, options: DatabaseOption
     }
     case 'mysql': {
       const pool = createMysqlPool({ uri: location.url.replace(/^mariadb:/, 'mysql:'), connectionLimit: poolSize, supportBigNumbers: true });
-      const db = new Kysely<Schema>({ dialect: new MysqlDialect({ pool }) });
+      // READ COMMITTED, as PostgreSQL runs: InnoDB's default REPEATABLE READ takes next-key (gap)
+      // locks on the ranges an UPDATE scans, so a coreapp paused (SIGSTOP, a long GC) inside a claim
+      // would block every webapp INSERT into its shard's range until it resumes — API requests would
+      // hang during a failover. Every ownership-dependent write is a compare-and-set on the epoch in
+      // one statement, which needs no stronger isolation.
+      const onCreateConnection = async (connection: { executeQuery(query: CompiledQuery): Promise<unknown> }): Promise<void> => {
+        await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'));
+      };
+      const db = new Kysely<Schema>({ dialect: new MysqlDialect({ pool, onCreateConnection }) });
       return new Database(db, 'mysql', describeUrl(location.url));
     }
   }
