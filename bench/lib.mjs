@@ -121,7 +121,7 @@ export async function pacedLoad(rate, durationMs, send) {
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
+    await (wait > 1 ? sleep(wait) : new Promise((resolve) => setImmediate(resolve))); // yield even when behind schedule
     const t0 = performance.now();
     const p = send(i).then(
       (ok) => (ok ? latencies.push(performance.now() - t0) : failures.push(i)),

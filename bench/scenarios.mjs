@@ -167,7 +167,7 @@ function steadyClient(cluster, rate) {
     const started = performance.now();
     for (let i = 0; state.running; i++) {
       const wait = started + (i * 1000) / rate - performance.now();
-      if (wait > 1) await sleep(wait);
+      await (wait > 1 ? sleep(wait) : new Promise((resolve) => setImmediate(resolve))); // yield even when behind schedule
       void call(cluster.api, 'POST', '/v1/messages', cluster.headers, textMessage(to[i % to.length], i)).then(
         (r) => (r.status === 201 ? state.accepted.push(r.body.messages[0].id) : state.errors.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`)),
         (e) => state.errors.push(String(e)),

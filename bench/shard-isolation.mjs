@@ -67,7 +67,7 @@ async function runOne(fault) {
     const loop = (async () => {
       for (let n = 0; running; n++) {
         const wait = started + (n * 1_000) / rate - Date.now();
-        if (wait > 0) await sleep(wait);
+        await (wait > 0 ? sleep(wait) : new Promise((resolve) => setImmediate(resolve))); // yield even when behind schedule
         const to = recipients[n % recipients.length];
         const record = { to, startedAtMs: Date.now(), id: null };
         sent.push(record);

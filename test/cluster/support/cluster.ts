@@ -254,7 +254,14 @@ export class Load {
     while (this.#running) {
       const due = started + (sent * 1_000) / this.rate;
       const wait = due - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait)); // pacing of the load, not synchronization
+      // Pacing of the load, not synchronization. Behind schedule, it still yields every request: a
+      // loop that only caught up synchronously could never catch up on a starved machine (each turn
+      // slower than the schedule's step), spinning without letting a single response or timer run.
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      else await new Promise((r) => setImmediate(r));
+      // At most ten seconds of requests in flight: a server that stops answering shows as errors
+      // (each request times out), not as an ever-growing client.
+      while (this.#running && this.#inFlight.size >= this.rate * 10) await new Promise((r) => setTimeout(r, 10));
       if (!this.#running) break;
       const to = this.recipients[sent % this.recipients.length] as string;
       sent += 1;
