@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { openDatabase } from '../../../src/adapters/kysely/database.js';
 import { createKyselyStores } from '../../../src/adapters/kysely/kysely-stores.js';
 import type { ClusterFile, ClusterFileNode } from '../../../src/cli/commands/cluster.js';
@@ -234,6 +235,12 @@ export class Load {
   #running = false;
   #loop: Promise<void> = Promise.resolve();
   readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * The load's own keep-alive connections, at most 64: a client opening one connection per request
+   * in flight overflowed the webapp's accept queue on a starved machine, and then even the tests'
+   * own admin calls (on the default dispatcher) could not connect.
+   */
+  readonly #agent = new Agent({ connections: 64 });
 
   constructor(
     private readonly cluster: TestCluster,
@@ -275,7 +282,8 @@ export class Load {
     const record: { to: string; startedAtMs: number; id: string | null } = { to, startedAtMs: Date.now(), id: null };
     this.sent.push(record);
     try {
-      const response = await fetch(`${this.cluster.file.api_url}/v1/messages`, {
+      const response = await undiciFetch(`${this.cluster.file.api_url}/v1/messages`, {
+        dispatcher: this.#agent,
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ to, type: 'text', text: { body: `load ${Date.now()}` } }),
@@ -297,6 +305,7 @@ export class Load {
     this.#running = false;
     await this.#loop;
     await Promise.all([...this.#inFlight]);
+    await this.#agent.close();
   }
 
   /** Waits until at least `n` more messages than now were accepted. */
