@@ -85,6 +85,7 @@ describe('shardgate CLI', () => {
     [['coreapp', '--cluster-secret', secret], {}, /missing --upstream-url/],
     [['webapp', '--cluster-secret', secret, '--upstream-url', 'ftp://x'], {}, /invalid --upstream-url=ftp:\/\/x/],
     [['coreapp', '--cluster-secret', secret, '--upstream-url', 'http://127.0.0.1:7070', '--host', '0.0.0.0'], {}, /missing --advertise-host: --host 0.0.0.0 listens everywhere/],
+    [['coreapp', '--cluster-secret', secret, '--upstream-url', 'http://127.0.0.1:7070', '--advertise-port', '70000'], {}, /invalid --advertise-port=70000: allowed: a port from 1 to 65535/],
     [['cluster', 'up', '--shards', '3'], {}, /invalid --shards=3: allowed: 1 \| 2 \| 4 \| 8 \| 16 \| 32/],
     [['cluster', 'up', '--shards', '4', '--coreapps', '2'], {}, /invalid --coreapps=2: allowed: at least --shards \(4\)/],
     [['cluster', 'status', '--data', '/nonexistent-shardgate-dir'], {}, /no running cluster under \/nonexistent-shardgate-dir/],

@@ -21,6 +21,7 @@ export const READY_PREFIX = 'SHARDGATE_READY ';
 interface RoleFlags extends Record<string, unknown> {
   upstreamUrl?: string;
   advertiseHost?: string;
+  advertisePort?: string;
 }
 
 type Role = 'master' | 'coreapp' | 'webapp';
@@ -47,6 +48,9 @@ export function registerRoleCommands(program: Command): void {
     command.addOption(
       new Option('--advertise-host <address>', 'the address other nodes reach this one at (required when --host is 0.0.0.0 or ::)').env('SHARDGATE_ADVERTISE_HOST'),
     );
+    command.addOption(
+      new Option('--advertise-port <port>', 'the internal port other nodes reach this one at, when a port mapping or proxy sits in front (default: --internal-port)').env('SHARDGATE_ADVERTISE_PORT'),
+    );
     addConfigOptions(command, ['databaseUrl', 'dataDir', 'host', ...(role === 'webapp' ? (['apiPort'] as const) : []), 'internalPort', 'clusterSecret', 'logLevel']);
     command.action(runAction(async (flags: RoleFlags) => runRole(role, configFrom(flags), flags)));
   }
@@ -57,6 +61,13 @@ function requireSecret(config: Config): string {
     throw new ConfigError('--cluster-secret', 'missing --cluster-secret (or SHARDGATE_CLUSTER_SECRET): allowed: the secret shared by every node of the cluster, at least 16 characters');
   }
   return config.clusterSecret;
+}
+
+function advertisePortOf(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65_535) throw new ConfigError('--advertise-port', `invalid --advertise-port=${value}: allowed: a port from 1 to 65535`);
+  return port;
 }
 
 function requireUpstream(flags: RoleFlags): string {
@@ -72,6 +83,7 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   if (advertiseHost === null) {
     throw new ConfigError('--advertise-host', `missing --advertise-host: --host ${config.host} listens everywhere, so other nodes need the address to reach this one at`);
   }
+  const advertisePort = advertisePortOf(flags.advertisePort);
   const upstreamUrl = role === 'master' && flags.upstreamUrl === undefined ? null : requireUpstream(flags);
   if (config.upstream === 'cloud') throw new ConfigError('--upstream', 'invalid --upstream=cloud: the Cloud API upstream is not available in this version (allowed: sim)');
   const [{ pino }, db, migrate, storesModule, http, clockModule, nodeIdModule] = await Promise.all([
@@ -96,7 +108,7 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   const transport = new http.HttpClusterTransport(secret);
   const host = hostname();
   const nodeId = nodeIdModule.newNodeId(host);
-  const common = { stores, clock, transport, nodeId, hostname: host, host: config.host, advertiseHost, internalPort: config.internalPort, clusterSecret: secret, logger };
+  const common = { stores, clock, transport, nodeId, hostname: host, host: config.host, advertiseHost, ...(advertisePort === null ? {} : { advertisePort }), internalPort: config.internalPort, clusterSecret: secret, logger };
 
   let node: { stop(): Promise<void>; internalUrl: string };
   let apiUrl: string | null = null;
