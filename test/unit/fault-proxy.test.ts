@@ -4,7 +4,7 @@
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FaultProxy } from '../support/fault-proxy.js';
+import { FaultProxy } from '../../src/testing/fault-proxy.js';
 import { waitFor } from '../support/wait-for.js';
 
 let echo: Server;
@@ -47,7 +47,7 @@ describe('FaultProxy', () => {
   });
 
   it('adds latency in order and removes it on heal', async () => {
-    proxy.latency(150);
+    proxy.latency(150, 150);
     const c = client();
     const sentAt = Date.now();
     c.socket.write('a');

@@ -4,7 +4,8 @@
  * network faults a partition produces, without privileges (no iptables, no namespaces).
  *
  * Modes (each reversible with `heal()`):
- * - `latency(ms)`: every chunk is forwarded `ms` later, in order, both ways;
+ * - `latency(toTargetMs, fromTargetMs)`: every chunk is forwarded that much later, in order (a
+ *   request to the target waits `toTargetMs`, its answer `fromTargetMs`);
  * - `drop()`: new connections are closed at once (a refused/reset path); existing ones stay;
  * - `blackhole()`: new connections are accepted and hang; existing ones stop forwarding — data in
  *   both directions is held, as a partition holds packets — and `heal()` delivers what was held
@@ -25,7 +26,6 @@ interface Pipe {
   /** Per-direction time the last delayed chunk is due, so chunks never overtake each other. */
   dueUp: number;
   dueDown: number;
-  /** Set once the first data arrived in a mode that holds; the connection to the target waits for heal. */
   closed: boolean;
 }
 
@@ -34,7 +34,8 @@ export class FaultProxy {
   readonly #server: Server;
   readonly #pipes = new Set<Pipe>();
   #mode: ProxyMode = 'pass';
-  #latencyMs = 0;
+  #latencyUpMs = 0;
+  #latencyDownMs = 0;
   /** Connections accepted since start (counting refused ones), for tests and logs. */
   accepted = 0;
   port = 0;
@@ -62,8 +63,9 @@ export class FaultProxy {
     return this.#pipes.size;
   }
 
-  latency(ms: number): void {
-    this.#latencyMs = Math.max(0, ms);
+  latency(toTargetMs: number, fromTargetMs = 0): void {
+    this.#latencyUpMs = Math.max(0, toTargetMs);
+    this.#latencyDownMs = Math.max(0, fromTargetMs);
   }
 
   drop(): void {
@@ -88,7 +90,8 @@ export class FaultProxy {
   /** Back to forwarding without delay; held data is delivered, hung connections go through. */
   heal(): void {
     this.#mode = 'pass';
-    this.#latencyMs = 0;
+    this.#latencyUpMs = 0;
+    this.#latencyDownMs = 0;
     for (const pipe of [...this.#pipes]) {
       if (pipe.upstream === null) this.#connectUpstream(pipe);
       const held = pipe.held.splice(0);
@@ -140,8 +143,9 @@ export class FaultProxy {
       const to = toUpstream ? pipe.upstream : pipe.client;
       to?.write(data);
     };
-    if (this.#latencyMs === 0 && (toUpstream ? pipe.dueUp : pipe.dueDown) <= Date.now()) return write();
-    const due = Math.max(Date.now() + this.#latencyMs, toUpstream ? pipe.dueUp : pipe.dueDown);
+    const latencyMs = toUpstream ? this.#latencyUpMs : this.#latencyDownMs;
+    if (latencyMs === 0 && (toUpstream ? pipe.dueUp : pipe.dueDown) <= Date.now()) return write();
+    const due = Math.max(Date.now() + latencyMs, toUpstream ? pipe.dueUp : pipe.dueDown);
     if (toUpstream) pipe.dueUp = due;
     else pipe.dueDown = due;
     setTimeout(write, due - Date.now()); // the injected delay itself, not synchronization
