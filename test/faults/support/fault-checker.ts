@@ -114,12 +114,16 @@ export async function simReport(cluster: FaultCluster): Promise<SimReport> {
   return (await (await fetch(`${cluster.simUrl}/sim/report`)).json()) as SimReport;
 }
 
-/** The longest gap between consecutive arrivals on `shard` that ends after `fromMs`. */
+/**
+ * The longest time `shard` went without an arrival after `fromMs`: gaps between consecutive arrivals
+ * that end after `fromMs`, each counted from `fromMs` at the earliest (a shard idle before the fault
+ * is not unavailable before it).
+ */
 export function longestGapMs(list: readonly { atMs: number; shard: number }[], shard: number, fromMs: number): number {
   const times = list.filter((a) => a.shard === shard).map((a) => a.atMs).sort((a, b) => a - b);
   let gap = 0;
   for (let i = 1; i < times.length; i += 1) {
-    if ((times[i] as number) >= fromMs) gap = Math.max(gap, (times[i] as number) - (times[i - 1] as number));
+    if ((times[i] as number) >= fromMs) gap = Math.max(gap, (times[i] as number) - Math.max(times[i - 1] as number, fromMs));
   }
   return gap;
 }

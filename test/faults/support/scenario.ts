@@ -2,9 +2,11 @@
  * One fault scenario: a fresh cluster on a fresh database, fast failure detection, a webhook
  * endpoint, a steady history-keeping load; the scenario's fault in the middle; then the checker.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ContractTarget } from '../../support/contract-targets.js';
 import { checkRun, type Expectations, type Summary } from './fault-checker.js';
-import { withFaultCluster, type FaultCluster, type FaultClusterOptions } from './fault-cluster.js';
+import { logDirOf, withFaultCluster, type FaultCluster, type FaultClusterOptions } from './fault-cluster.js';
 import { DEFAULT_RECIPIENTS, HistoryLoad } from './history-load.js';
 import { WebhookLog } from './webhook-log.js';
 
@@ -73,9 +75,19 @@ export async function runScenario(
       await load.waitForMore(options.cooldown ?? 50, 60_000);
       await load.stop();
       return await checkRun(cluster, load, webhook, { scenario, ...outcome }, startedAtMs);
+    } catch (error) {
+      saveHistory(scenario, cluster.dialect, load);
+      throw error;
     } finally {
       await load.stop();
       await webhook.down().catch(() => undefined);
     }
   });
+}
+
+/** The client's history next to the logs of a failed scenario. */
+function saveHistory(scenario: string, dialect: string, load: HistoryLoad): void {
+  const dir = logDirOf(scenario, dialect);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'history.json'), JSON.stringify(load.history, null, 1));
 }
