@@ -33,7 +33,7 @@ for (const target of TARGETS) {
         await waitFor('60 s without the webhook endpoint', () => Date.now() - faultAtMs >= 60_000, 70_000, 50);
         await webhook.up();
         await load.waitForMore(50);
-        return { affectedShard: 0, faultAtMs, unavailableMaxMs: 1_000, failoversMax: 0 };
+        return { affectedShard: 0, faultAtMs, unavailableMaxMs: 3_000, failoversMax: 0 };
       });
     });
 
@@ -46,10 +46,10 @@ for (const target of TARGETS) {
         await waitFor('the shard-count change to begin', async () => (await cluster.events()).some((e) => e.seq > sinceSeq && e.kind === 'shards_changing'), 30_000, 10);
         await cluster.kill9(before);
         const answer = await change;
-        if (answer.status !== 200) {
+        if (answer.status < 200 || answer.status > 299) {
           // A change interrupted by the kill may be refused with a retryable error: the operator retries.
           const retried = await cluster.api('POST', '/v1/account/shards', { cc: '1', phone_number: '6505550100', shards: 4 });
-          if (retried.status !== 200) throw new Error(`shard-count change failed: ${answer.status} ${JSON.stringify(answer.body)}; retry ${retried.status} ${JSON.stringify(retried.body)}`);
+          if (retried.status < 200 || retried.status > 299) throw new Error(`shard-count change failed: ${answer.status} ${JSON.stringify(answer.body)}; retry ${retried.status} ${JSON.stringify(retried.body)}`);
         }
         await cluster.waitForPrimaries(60_000, 4);
         await load.waitForMore(200);

@@ -140,7 +140,9 @@ export async function checkRun(cluster: FaultCluster, load: HistoryLoad, webhook
     const dir = logDirOf(expect.scenario, cluster.dialect);
     cluster.saveLogs(dir);
     writeFileSync(join(dir, 'history.json'), JSON.stringify(load.history, null, 1));
-    throw new Error(formatViolations(expect.scenario, cluster.dialect, violations, dir));
+    const text = formatViolations(expect.scenario, cluster.dialect, violations, dir);
+    writeFileSync(join(dir, 'violations.txt'), `${text}\n\n${JSON.stringify(violations, null, 1)}\n`);
+    throw new Error(text);
   }
   return summary.summary;
 }
@@ -169,7 +171,9 @@ async function collectViolations(cluster: FaultCluster, load: HistoryLoad, webho
 
   // I8: statuses at the webhook.
   if (webhook !== null) {
-    const incomplete = (): string[] => ids.filter((id) => !(webhook.statuses.get(id) ?? []).includes('read'));
+    // A lost message (I2) has no statuses to wait for.
+    const lostSet = new Set(lost);
+    const incomplete = (): string[] => ids.filter((id) => !lostSet.has(id) && !(webhook.statuses.get(id) ?? []).includes('read'));
     await waitFor('every status at the webhook', () => incomplete().length === 0, 90_000, 250).catch(() => undefined);
     const noRead = incomplete();
     if (noRead.length > 0) v.push({ invariant: 'I8 webhooks', details: `${noRead.length} accepted messages never got their read status at the webhook`, messages: noRead });
@@ -332,7 +336,7 @@ export function formatTable(summaries: readonly Summary[]): string {
   const rows = summaries.map((s) => [
     s.scenario, s.dialect, String(s.accepted), String(s.failed_requests), String(s.lost), String(s.duplicated), String(s.stale_sends),
     String(s.max_connections_per_shard), s.unavailable_ms === null ? '-' : String(s.unavailable_ms), String(s.failovers), String(s.false_failovers),
-    s.ok ? 'ok' : `FAIL ${s.broken.join(', ')}`,
+    `${s.ok ? 'ok' : `FAIL ${s.broken.join(', ')}`}${s.scenario.startsWith('broken-') ? ' (deliberately broken build: must fail)' : ''}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;

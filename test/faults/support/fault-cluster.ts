@@ -193,6 +193,8 @@ export class FaultCluster {
         SHARDGATE_DATABASE_URL: this.#nodeDatabaseUrl(node),
         SHARDGATE_LOG_LEVEL: 'info',
         SHARDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        // As in production: the deliberately broken builds need NODE_ENV=test (vitest's own value).
+        NODE_ENV: 'production',
         ...this.#env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -361,7 +363,9 @@ export async function withFaultCluster<T>(target: ContractTarget, scenario: stri
   let cluster: FaultCluster | null = null;
   try {
     cluster = await FaultCluster.start(instance, options);
-    return await work(cluster);
+    const result = await work(cluster);
+    if (process.env['FAULTS_KEEP_LOGS'] === '1') cluster.saveLogs(logDirOf(scenario, target.name));
+    return result;
   } catch (error) {
     if (cluster !== null) {
       const dir = logDirOf(scenario, target.name);
