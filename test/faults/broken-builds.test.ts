@@ -25,18 +25,23 @@ async function failureOf(run: Promise<unknown>): Promise<string> {
 
 describe('sqlite: deliberately broken builds fail the checker', () => {
   it('fencing disabled (no epoch raise on promotion, no ownership re-check): the masters-only cut fails with I1 or I4', async () => {
-    const message = await failureOf(
+    // Whether the two owners' sends cross a replacement is a race: up to two runs are the budget.
+    let message = '';
+    for (let run = 1; run <= 2 && !/I4 no stale-epoch send|I1 one connection per shard/.test(message); run += 1) {
+      if (run > 1) process.stdout.write('broken-no-fencing: the first run broke no I1/I4; running it again\n');
+      message = await failureOf(
       runScenario(sqlite, 'broken-no-fencing', { cluster: { masters: 2, coreapps: 2, env: broken('no-fencing') } }, async ({ cluster, load, timing }) => {
         const primary = await cluster.primaryCoreapp();
         const faultAtMs = Date.now();
         await primary.internalProxy?.partition();
         await waitFor('another primary', async () => (await cluster.topology()).nodes.some((n) => n.shard === 0 && n.node_id !== primary.nodeId), 30_000, 50);
-        // Six seconds in which both believe they own the shard (the master cannot demote the old one).
-        await load.waitForMore(300);
+        // Ten seconds in which both believe they own the shard (the master cannot demote the old one).
+        await load.waitForMore(500);
         await primary.internalProxy?.heal();
         return { affectedShard: 0, faultAtMs, unavailableMaxMs: timing.unhealthyMs + 3_000, failoversMax: 1 };
       }),
-    );
+      );
+    }
     expect(message).toMatch(/I4 no stale-epoch send|I1 one connection per shard/);
   });
 

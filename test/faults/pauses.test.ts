@@ -46,7 +46,7 @@ for (const target of TARGETS) {
           return node !== undefined && node.shard === null && node.gateway_status === 'disconnected';
         }, 15_000, 50);
         if (successor.node_id === primary.nodeId) throw new Error('the paused coreapp is still primary');
-        return { affectedShard: 0, faultAtMs, unavailableMaxMs: timing.unhealthyMs + 3_000, failoversMax: 1 };
+        return { affectedShard: 0, faultAtMs, unavailableMaxMs: timing.unhealthyMs + 5_000, failoversMax: 1 };
       });
     });
 
