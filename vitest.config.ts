@@ -56,6 +56,19 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          // Fault injection on whole clusters of real processes (docs/faults.md): one file at a time,
+          // after every other project; not part of `npm test` (run by `npm run test:faults`).
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+          globalSetup: ['test/faults/support/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'cli',
           sequence: { groupOrder: 0 },
           include: ['test/cli/**/*.test.ts'],

@@ -90,6 +90,7 @@ describe('shardgate CLI', () => {
     [['webapp', '--cluster-secret', secret, '--upstream', 'cloud', '--upstream-url', 'http://127.0.0.1:7070'], {}, /invalid --upstream-url with --upstream cloud/],
     [['webapp', '--cluster-secret', secret, '--upstream', 'cloud'], { SHARDGATE_CLOUD_PHONE_NUMBER_ID: '1065403522', SHARDGATE_CLOUD_ACCESS_TOKEN_FILE: '/nonexistent/token' }, /invalid SHARDGATE_CLOUD_ACCESS_TOKEN_FILE=\/nonexistent\/token: ENOENT/],
     [['cluster', 'up', '--upstream', 'cloud'], {}, /missing SHARDGATE_CLOUD_PHONE_NUMBER_ID for --upstream cloud/],
+    [['coreapp', '--cluster-secret', secret, '--upstream-url', 'http://127.0.0.1:7070', '--advertise-port', '70000'], {}, /invalid --advertise-port=70000: allowed: a port from 1 to 65535/],
     [['cluster', 'up', '--shards', '3'], {}, /invalid --shards=3: allowed: 1 \| 2 \| 4 \| 8 \| 16 \| 32/],
     [['cluster', 'up', '--shards', '4', '--coreapps', '2'], {}, /invalid --coreapps=2: allowed: at least --shards \(4\)/],
     [['cluster', 'status', '--data', '/nonexistent-shardgate-dir'], {}, /no running cluster under \/nonexistent-shardgate-dir/],

@@ -70,6 +70,11 @@ export interface InternalServerOptions {
   readonly host: string;
   /** The address other nodes reach this one at (registered in the node registry); default `host`. */
   readonly advertiseHost?: string;
+  /**
+   * The port other nodes reach this one at; default the port it listens on. Differs behind a port
+   * mapping (NAT, a container runtime, a TCP proxy such as the fault-injection suite's).
+   */
+  readonly advertisePort?: number;
   readonly port: number;
   readonly secret: string;
   readonly handlers: InternalHandlers;
@@ -220,7 +225,7 @@ export async function startInternalServer(options: InternalServerOptions): Promi
     });
   }
   const address = await app.listen({ host: options.host, port: options.port });
-  const port = (app.server.address() as { port: number }).port;
+  const port = options.advertisePort ?? (app.server.address() as { port: number }).port;
   const advertised = options.advertiseHost ?? (isWildcardHost(options.host) ? '127.0.0.1' : options.host);
   const host = advertised.includes(':') ? `[${advertised}]` : advertised;
   return { url: address.startsWith('http') ? `http://${host}:${port}` : address, close: () => app.close() };

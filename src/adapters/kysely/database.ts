@@ -79,6 +79,10 @@ export function openDatabase(location: DatabaseLocation, options: DatabaseOption
       const pool = new pg.Pool({ connectionString: location.url, max: poolSize });
       // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
       pool.on('error', () => {});
+      // A connection reset while a client is checked out (a query or transaction in flight) is emitted
+      // on the client, where pg attaches no listener: unhandled, it crashed the process. The query
+      // in flight rejects with the error anyway (found by the fault suite's database outage).
+      pool.on('connect', (client) => client.on('error', () => {}));
       const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
       return new Database(db, 'postgres', describeUrl(location.url));
     }

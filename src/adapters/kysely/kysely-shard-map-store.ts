@@ -9,6 +9,7 @@ import { firstEpochs } from '../../core/shard-map.js';
 import type { GenerationState, LeaseFence, ShardAssignment, ShardGeneration, ShardMap, ShardMapStore } from '../../ports/shard-map-store.js';
 import type { Database } from './database.js';
 import type { Schema } from './schema.js';
+import { unsafeTestFault } from '../unsafe-test-faults.js';
 
 type Db = Kysely<Schema>;
 
@@ -40,7 +41,8 @@ export class KyselyShardMapStore implements ShardMapStore {
     const update = (db: Db) => {
       let query = db
         .updateTable('shard_map')
-        .set({ owner, epoch: sql`epoch + 1`, updated_at_ms: nowMs })
+        // The deliberately broken build of the fault suite keeps the epoch (docs/faults.md).
+        .set({ owner, epoch: unsafeTestFault('no-fencing') ? sql`epoch` : sql`epoch + 1`, updated_at_ms: nowMs })
         .where('generation', '=', generation)
         .where('shard', '=', shard)
         .where('epoch', '=', expectedEpoch)

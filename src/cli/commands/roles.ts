@@ -22,6 +22,7 @@ export const READY_PREFIX = 'SHARDGATE_READY ';
 interface RoleFlags extends Record<string, unknown> {
   upstreamUrl?: string;
   advertiseHost?: string;
+  advertisePort?: string;
 }
 
 type Role = 'master' | 'coreapp' | 'webapp';
@@ -50,6 +51,9 @@ export function registerRoleCommands(program: Command): void {
     command.addOption(
       new Option('--advertise-host <address>', 'the address other nodes reach this one at (required when --host is 0.0.0.0 or ::)').env('SHARDGATE_ADVERTISE_HOST'),
     );
+    command.addOption(
+      new Option('--advertise-port <port>', 'the internal port other nodes reach this one at, when a port mapping or proxy sits in front (default: --internal-port)').env('SHARDGATE_ADVERTISE_PORT'),
+    );
     addConfigOptions(command, ['databaseUrl', 'dataDir', 'host', ...(role === 'webapp' ? (['apiPort'] as const) : []), 'internalPort', 'clusterSecret', 'logLevel', 'upstream']);
     command.action(runAction(async (flags: RoleFlags) => runRole(role, configFrom(flags), flags)));
   }
@@ -60,6 +64,13 @@ function requireSecret(config: Config): string {
     throw new ConfigError('--cluster-secret', 'missing --cluster-secret (or SHARDGATE_CLUSTER_SECRET): allowed: the secret shared by every node of the cluster, at least 16 characters');
   }
   return config.clusterSecret;
+}
+
+function advertisePortOf(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65_535) throw new ConfigError('--advertise-port', `invalid --advertise-port=${value}: allowed: a port from 1 to 65535`);
+  return port;
 }
 
 function requireUpstream(flags: RoleFlags): string {
@@ -75,6 +86,7 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   if (advertiseHost === null) {
     throw new ConfigError('--advertise-host', `missing --advertise-host: --host ${config.host} listens everywhere, so other nodes need the address to reach this one at`);
   }
+  const advertisePort = advertisePortOf(flags.advertisePort);
   const isCloud = config.upstream === 'cloud';
   if (isCloud && flags.upstreamUrl !== undefined) {
     throw new ConfigError('--upstream-url', 'invalid --upstream-url with --upstream cloud: allowed: --upstream-url only with --upstream sim (the Cloud API URL is SHARDGATE_CLOUD_BASE_URL)');
@@ -105,7 +117,7 @@ async function runRole(role: Role, config: Config, flags: RoleFlags): Promise<vo
   const transport = new http.HttpClusterTransport(secret);
   const host = hostname();
   const nodeId = nodeIdModule.newNodeId(host);
-  const common = { stores, clock, transport, nodeId, hostname: host, host: config.host, advertiseHost, internalPort: config.internalPort, clusterSecret: secret, logger };
+  const common = { stores, clock, transport, nodeId, hostname: host, host: config.host, advertiseHost, ...(advertisePort === null ? {} : { advertisePort }), internalPort: config.internalPort, clusterSecret: secret, logger };
 
   let node: { stop(): Promise<void>; internalUrl: string };
   let apiUrl: string | null = null;

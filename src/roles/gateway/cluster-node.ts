@@ -17,6 +17,8 @@ export interface ClusterNodeOptions {
   readonly host: string;
   /** The address other nodes reach this one at (default: `host`). */
   readonly advertiseHost?: string;
+  /** The internal port other nodes reach this one at (default: the port it listens on). */
+  readonly advertisePort?: number;
   readonly internalPort: number;
   readonly clusterSecret: string;
   readonly logger: Logger;
@@ -27,6 +29,7 @@ export function startNodeServer(options: ClusterNodeOptions, handlers: InternalH
   return startInternalServer({
     host: options.host,
     ...(options.advertiseHost === undefined ? {} : { advertiseHost: options.advertiseHost }),
+    ...(options.advertisePort === undefined ? {} : { advertisePort: options.advertisePort }),
     port: options.internalPort,
     secret: options.clusterSecret,
     handlers,

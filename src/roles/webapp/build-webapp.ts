@@ -46,6 +46,10 @@ export async function buildWebapp(deps: WebappDeps): Promise<FastifyInstance> {
     // One log line per request would dominate the cost of a send; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: frameworkErrorHandler(meta),
+    // While the webapp stops (SIGTERM), requests still arriving on open keep-alive connections are
+    // served (the database stays open until the server has closed) instead of Fastify's own 503,
+    // whose body is not an On-Prem error object (I6; found by the fault suite's rolling restart).
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as ApiApp;
 
   const backlog = new PendingBacklog(deps.stores.messages, deps.clock);

@@ -8,6 +8,10 @@
 import { groupCommitBatchMax, groupCommitQueueMax } from '../../core/limits.js';
 import type { NewMessage, StoredMessage } from '../../ports/message-store.js';
 import type { Stores } from '../../ports/stores.js';
+import { unsafeTestFault } from '../../adapters/unsafe-test-faults.js';
+
+/** How late the deliberately broken build (no-durable-accept) stores what it already answered 201 for. */
+const writeBehindMs = 1_000;
 
 interface Waiting {
   readonly message: NewMessage;
@@ -24,6 +28,8 @@ export class MessageInsertBatcher {
   readonly #stores: Stores;
   readonly #queue: Waiting[] = [];
   #flushing = false;
+  /** The fault suite's deliberately broken build (src/adapters/unsafe-test-faults.ts). */
+  readonly #writeBehind = unsafeTestFault('no-durable-accept');
 
   constructor(stores: Stores) {
     this.#stores = stores;
@@ -32,10 +38,21 @@ export class MessageInsertBatcher {
   /** Inserts the message in the next group commit; throws QueueFullError when the queue is at its bound. */
   insert(message: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
     if (this.#queue.length >= groupCommitQueueMax) return Promise.reject(new QueueFullError(`${this.#queue.length} messages wait for the disk`));
+    if (this.#writeBehind) return this.#acceptWithoutStoring(message);
     return new Promise((resolve, reject) => {
       this.#queue.push({ message, resolve, reject });
       if (!this.#flushing) void this.#flush();
     });
+  }
+
+  /** The broken build: a 201 for a message that is stored only later (lost if the process dies first). */
+  #acceptWithoutStoring(message: NewMessage): Promise<{ message: StoredMessage; created: boolean }> {
+    setTimeout(() => {
+      this.#queue.push({ message, resolve: () => undefined, reject: () => undefined });
+      if (!this.#flushing) void this.#flush();
+    }, writeBehindMs);
+    const stored: StoredMessage = { ...message, seq: 0, status: 'accepted', epoch: null, errorCode: null, updatedAtMs: message.createdAtMs };
+    return Promise.resolve({ message: stored, created: true });
   }
 
   async #flush(): Promise<void> {
