@@ -67,8 +67,14 @@ export class MessageInsertBatcher {
           // and so re-routes every message inserted into it (MessageStore.generationOpen).
           const open = new Map<number, boolean>();
           for (const g of new Set(batch.map((w) => w.message.generation))) open.set(g, await tx.messages.generationOpen(g));
-          const out: ({ message: StoredMessage; created: boolean } | null)[] = [];
-          for (const waiting of batch) out.push(open.get(waiting.message.generation) === true ? await tx.messages.insert(waiting.message) : null);
+          // Insert in Idempotency-Key order: two webapps whose batches hold the same retried keys in
+          // opposite orders would otherwise deadlock on the key's unique index (PostgreSQL, MySQL).
+          // The requests of one batch are concurrent, so any order among them is a valid one.
+          const out: ({ message: StoredMessage; created: boolean } | null)[] = batch.map(() => null);
+          for (const i of insertOrder(batch)) {
+            const waiting = batch[i] as Waiting;
+            if (open.get(waiting.message.generation) === true) out[i] = await tx.messages.insert(waiting.message);
+          }
           return out;
         });
         batch.forEach((waiting, i) => {
@@ -83,4 +89,17 @@ export class MessageInsertBatcher {
     }
     this.#flushing = false;
   }
+}
+
+/** Indexes of `batch` with the keyed messages first, by key (stable), then the others as they came. */
+function insertOrder(batch: readonly Waiting[]): number[] {
+  const keyOf = (i: number): string | null => (batch[i] as Waiting).message.idempotencyKey;
+  return batch
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const ka = keyOf(a);
+      const kb = keyOf(b);
+      if (ka === null || kb === null) return ka === kb ? a - b : ka === null ? 1 : -1;
+      return ka < kb ? -1 : ka > kb ? 1 : a - b;
+    });
 }
