@@ -7,8 +7,6 @@
  * once, in order per recipient; the business webhook gets sent, delivered and read for every message,
  * in order, in On-Prem form.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { shardOf } from '../../src/core/shard-hash.js';
 import { SQL_TARGETS } from '../support/contract-targets.js';
@@ -16,7 +14,7 @@ import { FakeGraphApi } from '../support/fake-graph-api.js';
 import { testSeed } from '../support/seeded-random.js';
 import { waitFor } from '../support/wait-for.js';
 import { killAll } from '../e2e/processes.js';
-import { withCluster } from './support/cluster.js';
+import { StatusReceiver, withCluster } from './support/cluster.js';
 
 afterAll(() => killAll());
 
@@ -35,43 +33,17 @@ interface OnPremStatus {
 }
 
 /** Business webhook receiver: statuses by message id in arrival order, de-duplicated by event id; any shape problem recorded. */
-class BusinessWebhook {
-  readonly statuses = new Map<string, string[]>();
+class BusinessWebhook extends StatusReceiver {
   readonly problems: string[] = [];
-  readonly #seen = new Set<string>();
-  readonly #server: Server;
-  url = '';
 
   constructor() {
-    this.#server = createServer((request, response) => {
-      let raw = '';
-      request.on('data', (chunk) => (raw += chunk));
-      request.on('end', () => {
-        const eventId = String(request.headers['x-shardgate-event-id'] ?? '');
-        const body = JSON.parse(raw) as { statuses?: OnPremStatus[] };
-        if (!this.#seen.has(eventId)) {
-          this.#seen.add(eventId);
-          const keys = JSON.stringify(Object.keys(body));
-          if (keys !== '["statuses"]' || body.statuses?.length !== 1) this.problems.push(`body ${raw}`);
-          for (const s of body.statuses ?? []) {
-            if (JSON.stringify(Object.keys(s).sort()) !== '["id","recipient_id","status","timestamp"]' || !/^[0-9]+$/.test(s.timestamp)) this.problems.push(`status ${JSON.stringify(s)}`);
-            this.statuses.set(s.id, [...(this.statuses.get(s.id) ?? []), s.status]);
-          }
-        }
-        response.writeHead(200).end();
-      });
+    super((raw, body) => {
+      const keys = JSON.stringify(Object.keys(body));
+      if (keys !== '["statuses"]' || body.statuses?.length !== 1) this.problems.push(`body ${raw}`);
+      for (const s of (body.statuses ?? []) as OnPremStatus[]) {
+        if (JSON.stringify(Object.keys(s).sort()) !== '["id","recipient_id","status","timestamp"]' || !/^[0-9]+$/.test(s.timestamp)) this.problems.push(`status ${JSON.stringify(s)}`);
+      }
     });
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/webhook`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }
 

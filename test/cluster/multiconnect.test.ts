@@ -9,6 +9,7 @@ import { shardOf } from '../../src/core/shard-hash.js';
 import type { ShardCount } from '../../src/core/limits.js';
 import { SQL_TARGETS } from '../support/contract-targets.js';
 import { seededRandom, testSeed } from '../support/seeded-random.js';
+import { simArrivals } from '../support/sim-arrivals.js';
 import { waitFor } from '../support/wait-for.js';
 import { killAll } from '../e2e/processes.js';
 import { expectNoLoss, Load, StatusReceiver, withCluster, type TestCluster } from './support/cluster.js';
@@ -26,19 +27,7 @@ function p99(values: readonly number[]): number {
 
 /** Every message the simulator took, with when it arrived and on which shard. */
 async function arrivals(cluster: TestCluster): Promise<Map<string, { atMs: number; shard: number }>> {
-  const out = new Map<string, { atMs: number; shard: number }>();
-  let after = 0;
-  for (;;) {
-    const page = (await (await fetch(`${cluster.simUrl}/sim/messages?after=${after}&limit=10000`)).json()) as {
-      ids: string[];
-      arrived_at_ms: number[];
-      shards: number[];
-      next_after: number | null;
-    };
-    page.ids.forEach((id, i) => out.set(id, { atMs: page.arrived_at_ms[i] as number, shard: page.shards[i] as number }));
-    if (page.next_after === null) return out;
-    after = page.next_after;
-  }
+  return new Map((await simArrivals(cluster.simUrl)).map((a) => [a.id, { atMs: a.atMs, shard: a.shard }]));
 }
 
 async function waitForConnected(cluster: TestCluster, shards: number, timeoutMs = 60_000): Promise<void> {

@@ -365,7 +365,8 @@ export class StatusReceiver {
   readonly statuses = new Map<string, string[]>();
   url = '';
 
-  constructor() {
+  /** `inspect` sees every new event (raw body and parsed) before its statuses are recorded, e.g. to check its shape. */
+  constructor(inspect?: (raw: string, body: { statuses?: { id: string; status: string }[] }) => void) {
     this.#server = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk) => (body += chunk));
@@ -374,6 +375,7 @@ export class StatusReceiver {
         if (eventId !== '' && !this.#seen.has(eventId)) {
           this.#seen.add(eventId);
           const parsed = JSON.parse(body) as { statuses?: { id: string; status: string }[] };
+          inspect?.(body, parsed);
           for (const s of parsed.statuses ?? []) this.statuses.set(s.id, [...(this.statuses.get(s.id) ?? []), s.status]);
         }
         response.writeHead(200).end();
@@ -388,6 +390,7 @@ export class StatusReceiver {
   }
 
   async stop(): Promise<void> {
+    this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }

@@ -26,6 +26,7 @@ import { waitFor } from '../../support/wait-for.js';
 import { logDirOf, RESULTS_DIR, type FaultCluster } from './fault-cluster.js';
 import type { HistoryLoad } from './history-load.js';
 import type { WebhookLog } from './webhook-log.js';
+import { simArrivals } from '../../support/sim-arrivals.js';
 
 export interface SimReport {
   readonly ok: boolean;
@@ -95,19 +96,7 @@ async function missing(cluster: FaultCluster, ids: readonly string[]): Promise<s
 
 /** Every message the network took, in arrival order, with its time and shard. */
 export async function arrivals(cluster: FaultCluster): Promise<{ id: string; atMs: number; shard: number }[]> {
-  const out: { id: string; atMs: number; shard: number }[] = [];
-  let after = 0;
-  for (;;) {
-    const page = (await (await fetch(`${cluster.simUrl}/sim/messages?after=${after}&limit=10000`)).json()) as {
-      ids: string[];
-      arrived_at_ms: number[];
-      shards: number[];
-      next_after: number | null;
-    };
-    page.ids.forEach((id, i) => out.push({ id, atMs: page.arrived_at_ms[i] as number, shard: page.shards[i] as number }));
-    if (page.next_after === null) return out;
-    after = page.next_after;
-  }
+  return simArrivals(cluster.simUrl);
 }
 
 export async function simReport(cluster: FaultCluster): Promise<SimReport> {
