@@ -241,6 +241,7 @@ export class Load {
    * own admin calls (on the default dispatcher) could not connect.
    */
   readonly #agent = new Agent({ connections: 64 });
+  #agentClosed = false;
 
   constructor(
     private readonly cluster: TestCluster,
@@ -305,7 +306,11 @@ export class Load {
     this.#running = false;
     await this.#loop;
     await Promise.all([...this.#inFlight]);
-    await this.#agent.close();
+    // stop() may be called again (a test's own finally, then the cluster's): close the pool once.
+    if (!this.#agentClosed) {
+      this.#agentClosed = true;
+      await this.#agent.close();
+    }
   }
 
   /** Waits until at least `n` more messages than now were accepted. */
