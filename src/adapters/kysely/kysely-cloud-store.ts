@@ -11,6 +11,7 @@ import { storeBatchSizeMax } from '../../core/limits.js';
 import type { AcceptedSend, ClaimResult, CloudStore, NewCloudEvent, StoredCloudEvent } from '../../ports/cloud-store.js';
 import type { ShardFence } from '../../ports/message-store.js';
 import type { Database } from './database.js';
+import { shardFenceQuery } from './shard-fence-query.js';
 
 export class KyselyCloudStore implements CloudStore {
   readonly #database: Database;
@@ -26,15 +27,7 @@ export class KyselyCloudStore implements CloudStore {
     if (claim?.state === 'accepted') return { kind: 'accepted', wamid: claim.wamid };
     const message = await db.selectFrom('messages').select('status').where('id', '=', messageId).executeTakeFirst();
     if (message?.status !== 'accepted') return { kind: 'not_pending' };
-    const owner = await db
-      .selectFrom('shard_map')
-      .innerJoin('shard_generations', 'shard_generations.generation', 'shard_map.generation')
-      .select('shard_map.shard')
-      .where('shard_map.generation', '=', fence.generation)
-      .where('shard_map.shard', '=', fence.shard)
-      .where('shard_map.epoch', '=', fence.epoch)
-      .where('shard_generations.state', '<>', 'retired')
-      .executeTakeFirst();
+    const owner = await shardFenceQuery(this.#database, fence).executeTakeFirst();
     if (owner !== undefined && claim !== undefined) return { kind: 'in_doubt', sinceMs: Number(claim.updated_at_ms) };
     return { kind: 'fenced' };
   }
@@ -55,7 +48,7 @@ export class KyselyCloudStore implements CloudStore {
       .where('messages.status', '=', 'accepted')
       .where('messages.generation', '=', fence.generation)
       .where('messages.shard', '=', fence.shard)
-      .where((eb) => eb.exists(fenceQuery(this.#database, fence)));
+      .where((eb) => eb.exists(shardFenceQuery(this.#database, fence)));
     const insert = this.#database.db.insertInto('cloud_sends').columns(['message_id', 'state', 'epoch', 'updated_at_ms']).expression(select);
     const guarded = this.#database.dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('message_id').doNothing());
     const result = await guarded.executeTakeFirst();
@@ -81,7 +74,7 @@ export class KyselyCloudStore implements CloudStore {
             .where('messages.shard', '=', fence.shard),
         ),
       )
-      .where((eb) => eb.exists(fenceQuery(this.#database, fence)))
+      .where((eb) => eb.exists(shardFenceQuery(this.#database, fence)))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -186,16 +179,4 @@ export class KyselyCloudStore implements CloudStore {
     const row = await this.#database.db.selectFrom('cloud_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
-}
-
-/** The fence as a subquery: the caller's epoch is the shard's epoch in a generation not retired. */
-function fenceQuery(database: Database, fence: ShardFence) {
-  return database.db
-    .selectFrom('shard_map')
-    .innerJoin('shard_generations', 'shard_generations.generation', 'shard_map.generation')
-    .select('shard_map.shard')
-    .where('shard_map.generation', '=', fence.generation)
-    .where('shard_map.shard', '=', fence.shard)
-    .where('shard_map.epoch', '=', fence.epoch)
-    .where('shard_generations.state', '<>', 'retired');
 }

@@ -18,6 +18,7 @@ import {
 } from '../../ports/message-store.js';
 import type { Database } from './database.js';
 import { insertReturningSeq } from './insert-returning-seq.js';
+import { shardFenceQuery } from './shard-fence-query.js';
 import type { MessagesTable } from './schema.js';
 
 type StatusUpdate = Exclude<MessageStatus, 'accepted'>;
@@ -77,18 +78,7 @@ export class KyselyMessageStore implements MessageStore {
       .where('shard', '=', fence.shard)
       // The fence: the caller's epoch must still be the shard's epoch in the current generation
       // (the same condition ShardMapStore.assign uses), checked in the statement that writes.
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('shard_map')
-            .innerJoin('shard_generations', 'shard_generations.generation', 'shard_map.generation')
-            .select('shard_map.shard')
-            .where('shard_map.generation', '=', fence.generation)
-            .where('shard_map.shard', '=', fence.shard)
-            .where('shard_map.epoch', '=', fence.epoch)
-            .where('shard_generations.state', '<>', 'retired'),
-        ),
-      )
+      .where((eb) => eb.exists(shardFenceQuery(this.#database, fence)))
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
