@@ -509,14 +509,11 @@ export class ShardWorker {
     for (const [i, message] of messages.entries()) {
       const ack = acks[i];
       if (ack?.id !== message.id) throw new Error(`upstream client broke its contract: ack ${i} is for ${ack?.id ?? 'nothing'}, not ${message.id}`);
-      if ((ack.result === 'stale_epoch' || ack.result === 'misrouted') && this.#noFencing) {
-        overloaded.push(message);
-        continue;
-      }
       if (ack.result === 'stale_epoch' || ack.result === 'misrouted') {
-        return this.#lose(`the network answered ${ack.result} for message ${message.id}: ${ack.error?.details ?? ''}`);
-      }
-      if (ack.result === 'sent' || ack.result === 'duplicate') taken.push(message);
+        // The broken build (no fencing) keeps the message and tries again instead of stepping down.
+        if (!this.#noFencing) return this.#lose(`the network answered ${ack.result} for message ${message.id}: ${ack.error?.details ?? ''}`);
+        overloaded.push(message);
+      } else if (ack.result === 'sent' || ack.result === 'duplicate') taken.push(message);
       else if (ack.result === 'overloaded') overloaded.push(message);
       else rejected.push({ message, error: ack.error ?? { code: INVALID_PARAMETER_CODE, title: 'Parameter value is not valid', details: 'rejected by the network' } });
     }
