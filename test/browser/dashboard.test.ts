@@ -21,6 +21,7 @@ import { readTopology } from '../../src/roles/gateway/cluster-topology.js';
 import { MASTER_LEASE } from '../../src/roles/gateway/gateway-node.js';
 import { ADMIN_PASSWORD as HARNESS_ADMIN_PASSWORD, startApi } from '../api/support/api-harness.js';
 import { ADMIN_PASSWORD, Load, withCluster, type TestCluster } from '../cluster/support/cluster.js';
+import { adminToken } from '../support/admin-login.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
@@ -71,11 +72,6 @@ async function focused(page: Page): Promise<string | null> {
   return page.evaluate<string | null>('document.activeElement && document.activeElement.textContent');
 }
 
-async function tokenOf(url: string, password: string): Promise<string> {
-  const response = await fetch(`${url}/v1/users/login`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
-  return ((await response.json()) as { users: [{ token: string }] }).users[0].token;
-}
-
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${RESULTS}${name}`, fullPage: true });
 }
@@ -124,7 +120,7 @@ describe.skipIf(!existsSync(CHROMIUM) || sqlite === undefined)('dashboard in Chr
       expect(await dialog.textContent()).toContain('heartbeat_interval to 0.5 s and unhealthy_interval to 3 s');
       await dialog.getByRole('button', { name: 'Save' }).click();
       await page.getByText('Saved: heartbeat_interval 0.5 s, unhealthy_interval 3 s.').waitFor({ state: 'visible' });
-      const settings = await (await fetch(`${url}/v1/settings/application`, { headers: { authorization: `Bearer ${await tokenOf(url, password)}` } })).json() as { settings: { application: { heartbeat_interval: number; unhealthy_interval: number } } };
+      const settings = await (await fetch(`${url}/v1/settings/application`, { headers: { authorization: `Bearer ${await adminToken(url, password)}` } })).json() as { settings: { application: { heartbeat_interval: number; unhealthy_interval: number } } };
       expect(settings.settings.application).toMatchObject({ heartbeat_interval: 0.5, unhealthy_interval: 3 });
       // Cancel really cancels: nothing changes.
       await page.getByLabel('unhealthy_interval (s)').fill('9');

@@ -15,6 +15,7 @@ import { FakeGraphApi } from '../support/fake-graph-api.js';
 import { testSeed } from '../support/seeded-random.js';
 import { waitFor } from '../support/wait-for.js';
 import { killAll, shardgate } from './processes.js';
+import { adminToken } from '../support/admin-login.js';
 
 const ADMIN_PASSWORD = 'Cloud-admin-Passw0rd!';
 const TOKEN = 'EAAGm0PX4ZCpsBAFAKETOKEN-do-not-print-1234567890';
@@ -64,9 +65,7 @@ describe('e2e: shardgate start --upstream cloud', () => {
       graph.setWebhookUrl(`${api}/cloud/webhook`);
       const challenge = await fetch(`${api}/cloud/webhook?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=4242`);
       expect(await challenge.text()).toBe('4242');
-      const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
-      const login = (await (await fetch(`${api}/v1/users/login`, { method: 'POST', headers: { authorization: `Basic ${basic}` } })).json()) as { users: { token: string }[] };
-      const auth = { authorization: `Bearer ${login.users[0]!.token}`, 'content-type': 'application/json' };
+      const auth = { authorization: `Bearer ${await adminToken(api, ADMIN_PASSWORD)}`, 'content-type': 'application/json' };
       const patched = await fetch(`${api}/v1/settings/application`, { method: 'PATCH', headers: auth, body: JSON.stringify({ webhooks: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhook` } }) });
       expect(patched.status).toBe(200);
       const ids: string[] = [];

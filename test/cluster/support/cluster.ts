@@ -20,6 +20,7 @@ import type { Stores } from '../../../src/ports/stores.js';
 import { readTopology, type Topology, type TopologyNode } from '../../../src/roles/gateway/cluster-topology.js';
 import { shardgate, type Proc } from '../../e2e/processes.js';
 import type { ContractTarget, TargetInstance } from '../../support/contract-targets.js';
+import { adminToken } from '../../support/admin-login.js';
 import { waitFor } from '../../support/wait-for.js';
 
 export const ADMIN_PASSWORD = 'Cluster-admin-Passw0rd!';
@@ -150,13 +151,8 @@ export class TestCluster {
 
   async token(): Promise<string> {
     if (this.#token !== null) return this.#token;
-    const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
-    const response = await fetch(`${this.file.api_url}/v1/users/login`, { method: 'POST', headers: { authorization: `Basic ${basic}` } });
-    const body = (await response.json()) as { users?: { token: string }[] };
-    const token = body.users?.[0]?.token;
-    if (response.status !== 200 || token === undefined) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`);
-    this.#token = token;
-    return token;
+    this.#token = await adminToken(this.file.api_url, ADMIN_PASSWORD);
+    return this.#token;
   }
 
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -29,6 +29,7 @@ import type { ClusterEvent } from '../../../src/ports/event-log-store.js';
 import type { Stores } from '../../../src/ports/stores.js';
 import { readTopology, type Topology, type TopologyNode } from '../../../src/roles/gateway/cluster-topology.js';
 import type { ContractTarget, TargetInstance } from '../../support/contract-targets.js';
+import { adminToken } from '../../support/admin-login.js';
 import { waitFor } from '../../support/wait-for.js';
 import { ProxyHost, type RemoteProxy } from './proxy-host.js';
 
@@ -288,13 +289,8 @@ export class FaultCluster {
 
   async token(): Promise<string> {
     if (this.#token !== null) return this.#token;
-    const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
-    const response = await fetch(`${this.apiUrls[0]}/v1/users/login`, { method: 'POST', headers: { authorization: `Basic ${basic}` } });
-    const body = (await response.json()) as { users?: { token: string }[] };
-    const token = body.users?.[0]?.token;
-    if (response.status !== 200 || token === undefined) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`);
-    this.#token = token;
-    return token;
+    this.#token = await adminToken(this.apiUrls[0] as string, ADMIN_PASSWORD);
+    return this.#token;
   }
 
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
