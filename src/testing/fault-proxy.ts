@@ -63,6 +63,13 @@ export class FaultProxy {
     return this.#pipes.size;
   }
 
+  /** Chunks of data held (blackholed or partitioned) and not yet delivered, over every connection. */
+  get heldChunks(): number {
+    let n = 0;
+    for (const pipe of this.#pipes) n += pipe.held.length;
+    return n;
+  }
+
   latency(toTargetMs: number, fromTargetMs = 0): void {
     this.#latencyUpMs = Math.max(0, toTargetMs);
     this.#latencyDownMs = Math.max(0, fromTargetMs);
