@@ -156,25 +156,14 @@ export class TestCluster {
   }
 
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const send = async () => fetch(`${this.file.api_url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${await this.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const headers = { authorization: `Bearer ${await this.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
     let response: Response;
     try {
-      response = await send();
+      response = await fetch(`${this.file.api_url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     } catch (error) {
-      // A keep-alive connection the server closed just as the request left fails before anything was
-      // read (ECONNRESET, "other side closed"); a client retries that once. A dead webapp fails again.
+      // fetch says only "fetch failed"; the cause (ECONNREFUSED, a connect timeout, a reset) is what tells.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      process.stdout.write(`cluster.api ${method} ${path}: ${String(error)} (${cause?.code ?? ''} ${cause?.message ?? ''}); retrying once\n`);
-      try {
-        response = await send();
-      } catch (again) {
-        const c = (again as { cause?: { code?: string; message?: string } }).cause;
-        throw new Error(`${method} ${path}: ${String(again)} (${c?.code ?? ''} ${c?.message ?? ''})`, { cause: again });
-      }
+      throw new Error(`${method} ${path}: ${String(error)} (${cause?.code ?? ''} ${cause?.message ?? ''})`, { cause: error });
     }
     const text = await response.text();
     return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
