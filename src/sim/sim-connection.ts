@@ -6,7 +6,7 @@
  * `released` (the simulator replaced or refused it and is closing it; frames still in flight are
  * read and counted) → `closed` (the socket is gone). A refused hello goes straight to `released`.
  */
-import type { TokenBucket } from './token-bucket.js';
+import type { TokenBucket } from '../core/token-bucket.js';
 import type { HelloFrame } from '../core/upstream-protocol.js';
 import type { SimAccount, SimShardSlot } from './sim-accounts.js';
 

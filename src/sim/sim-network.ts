@@ -35,7 +35,7 @@ import { SimAccounts, failure, type SimAccount, type SimResult, type SimShardSlo
 import { SimChecker, type CheckerSnapshot, type ShardCounts } from './sim-checker.js';
 import { SimConnection, type SimPeer } from './sim-connection.js';
 import type { ResolvedSimOptions } from './sim-options.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../core/token-bucket.js';
 import {
   SIM_CLOSE_REASONS,
   SIM_PROTOCOL,

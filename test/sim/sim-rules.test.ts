@@ -7,7 +7,7 @@ import { EventOutbox } from '../../src/sim/event-outbox.js';
 import { isInvalidNumber } from '../../src/sim/is-invalid-number.js';
 import { parseClientFrame, parseSendMessage } from '../../src/sim/parse-client-frame.js';
 import { SIM_PROTOCOL, type HelloFrame } from '../../src/core/upstream-protocol.js';
-import { TokenBucket } from '../../src/sim/token-bucket.js';
+import { TokenBucket } from '../../src/core/token-bucket.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 
 const hello: HelloFrame = { type: 'hello', protocol: 1, account: '15550001111', credentials: 'secret', shard: 1, shards: 4, epoch: 5, node: null };

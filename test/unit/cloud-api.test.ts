@@ -11,7 +11,7 @@ import { toCloudMessage } from '../../src/core/cloud-message.js';
 import { bucketsOfShard, cloudEventBucket, parseCloudWebhook } from '../../src/core/cloud-webhook.js';
 import { shardCountMax, SHARD_COUNTS } from '../../src/core/limits.js';
 import { shardOf } from '../../src/core/shard-hash.js';
-import { TokenBucket } from '../../src/core/token-bucket.js';
+import { SendRateLimit } from '../../src/core/send-rate-limit.js';
 
 describe('toCloudMessage', () => {
   it('adds messaging_product, recipient_type, to and our id as biz_opaque_callback_data; moves preview_url into text', () => {
@@ -121,9 +121,9 @@ describe('parseCloudWebhook', () => {
   });
 });
 
-describe('TokenBucket', () => {
+describe('SendRateLimit', () => {
   it('gives a burst, then one token per 1/rate seconds', () => {
-    const bucket = new TokenBucket(20, 2, 0, 100, 1_000);
+    const bucket = new SendRateLimit(20, 2, 0, 100, 1_000);
     expect(bucket.take(0)).toBe(0);
     expect(bucket.take(0)).toBe(0);
     expect(bucket.take(0)).toBe(50);
@@ -132,7 +132,7 @@ describe('TokenBucket', () => {
   });
 
   it('pauses after a rate-limit answer, doubling up to the bound, and resets after a success', () => {
-    const bucket = new TokenBucket(1_000, 10, 0, 100, 300);
+    const bucket = new SendRateLimit(1_000, 10, 0, 100, 300);
     expect(bucket.rateLimited(0)).toBe(100);
     expect(bucket.take(50)).toBe(50);
     // Answers to sends already in flight during the pause do not lengthen it.

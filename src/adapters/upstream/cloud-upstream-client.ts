@@ -46,7 +46,7 @@ import {
   coreappPauseRecheckMs,
   storeBatchSizeMax,
 } from '../../core/limits.js';
-import { TokenBucket } from '../../core/token-bucket.js';
+import { SendRateLimit } from '../../core/send-rate-limit.js';
 import type { AcceptedSend, CloudStore, StoredCloudEvent } from '../../ports/cloud-store.js';
 import type { ShardFence } from '../../ports/message-store.js';
 import type {
@@ -150,7 +150,7 @@ class CloudSession implements UpstreamSession {
   readonly #options: UpstreamConnectOptions;
   readonly #fence: ShardFence;
   readonly #o: CloudUpstreamClientOptions;
-  readonly #bucket: TokenBucket;
+  readonly #bucket: SendRateLimit;
   readonly #buckets: number[];
   readonly #waiters: (() => void)[] = [];
   /** Inbox seq → when it was handed to the worker (not acknowledged yet). */
@@ -175,7 +175,7 @@ class CloudSession implements UpstreamSession {
     this.#o = o;
     this.#fence = { generation, shard: options.shard, epoch: options.epoch };
     const rate = o.config.ratePerSecond / options.shards;
-    this.#bucket = new TokenBucket(rate, Math.max(1, Math.floor(rate)), Date.now(), cloudRateLimitPauseMsMin, cloudRateLimitPauseMsMax);
+    this.#bucket = new SendRateLimit(rate, Math.max(1, Math.floor(rate)), Date.now(), cloudRateLimitPauseMsMin, cloudRateLimitPauseMsMax);
     this.#buckets = bucketsOfShard(options.shard, options.shards);
     this.#slotsFree = Math.max(1, Math.floor(client.connections / options.shards));
     this.closed = new Promise((resolve) => {
