@@ -220,6 +220,8 @@ export const webhookRequestTimeoutMsDefault = 10_000;
 export const webhookPollIntervalMsDefault = 250;
 /** `stop()` waits this long for in-flight webhook requests, then aborts them (they stay pending). */
 export const webhookStopDrainMs = 5_000;
+/** A finished webhook's outcome waits at most this long for the others in flight, to be recorded in one commit with them. */
+export const webhookOutcomeLingerMs = 5;
 /** Due callbacks (one per contact) read from the queue per shard in one query. */
 export const webhookHeadsReadMax = 1_000;
 

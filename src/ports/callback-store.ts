@@ -30,11 +30,19 @@ export interface StoredCallback extends NewCallback {
 export interface CallbackStore {
   enqueue(callback: NewCallback): Promise<{ readonly seq: number; readonly created: boolean }>;
   /**
+   * Enqueues callbacks in array order (their seqs ascend in that order) with as few statements as the
+   * database allows; an event id already stored, or repeated in the list, is stored once. Returns how
+   * many were stored.
+   */
+  enqueueMany(callbacks: readonly NewCallback[]): Promise<number>;
+  /**
    * The oldest pending callback of each contact of `shard`, if its next attempt is due at `nowMs`,
    * ordered by seq, at most `limit`.
    */
   due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]>;
   markDelivered(seq: number): Promise<boolean>;
+  /** Marks the pending ones of `seqs` delivered in one statement per store batch; returns how many changed. */
+  markDeliveredMany(seqs: readonly number[]): Promise<number>;
   /** Counts a failed attempt and schedules the next one. */
   recordFailure(seq: number, nextAttemptAtMs: number, error: string): Promise<boolean>;
   /** Gives up on a callback (it stays visible as `dead` and unblocks its contact's queue). */

@@ -47,6 +47,13 @@ export interface MessageStore {
   markSent(ids: readonly string[], fence: ShardFence, nowMs: number): Promise<number>;
   /** Moves a message's status forward; false if the message is unknown or already further along. */
   recordStatus(id: string, status: Exclude<MessageStatus, 'accepted'>, nowMs: number, errorCode?: number): Promise<boolean>;
+  /**
+   * Moves each message's status forward as `recordStatus` does, with one statement per (status,
+   * error code) group instead of one per message. At most one change per id. Returns how many changed.
+   */
+  recordStatuses(changes: readonly StatusChange[], nowMs: number): Promise<number>;
+  /** The stored status of each of `ids` (unknown ids are left out), in one query per store batch. */
+  statuses(ids: readonly string[]): Promise<ReadonlyMap<string, MessageStatus>>;
   countByStatus(): Promise<Readonly<Record<MessageStatus, number>>>;
   /**
    * Messages still `accepted` (waiting to be sent). Cheap whatever the table's size — it reads only
@@ -73,6 +80,25 @@ export interface MessageStore {
    * kept. Messages no longer accepted, or already in `generation`, are left alone. Returns how many moved.
    */
   moveToGeneration(moves: readonly { readonly id: string; readonly shard: number }[], generation: number, nowMs: number): Promise<number>;
+}
+
+export type StatusUpdate = Exclude<MessageStatus, 'accepted'>;
+
+export interface StatusChange {
+  readonly id: string;
+  readonly status: StatusUpdate;
+  readonly errorCode?: number | undefined;
+}
+
+/** Whether a message may move from `from` to `to`: forward in rank; `failed` only from accepted or sent. */
+export function statusMayMove(from: MessageStatus, to: StatusUpdate): boolean {
+  if (to === 'failed') return from === 'accepted' || from === 'sent';
+  return MESSAGE_STATUS_RANK[from] < MESSAGE_STATUS_RANK[to];
+}
+
+/** `recordStatuses` takes at most one change per id: grouping by status would reorder two of one message. */
+export function assertOnePerId(changes: readonly StatusChange[]): void {
+  if (new Set(changes.map((c) => c.id)).size !== changes.length) throw new Error('recordStatuses takes at most one change per message id');
 }
 
 /** Status order; `failed` is final and reachable only from accepted or sent. */

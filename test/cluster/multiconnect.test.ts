@@ -130,6 +130,8 @@ for (const target of SQL_TARGETS) {
             await load.waitForMore(400); // two seconds of traffic on the new count
           }
           await load.stop();
+          const latencies = load.sent.map((r) => (r.finishedAtMs ?? Date.now()) - r.startedAtMs).sort((a, b) => a - b);
+          process.stdout.write(`MULTICONNECT shard-change ${target.name} api latency p50=${latencies[Math.floor(latencies.length * 0.5)]} p99=${latencies[Math.floor(latencies.length * 0.99)]} max=${latencies.at(-1)} ms\n`);
           expect(load.errors.slice(0, 5), `${load.errors.length} API errors`).toEqual([]);
           await expectNoLoss(cluster, load.accepted);
           const report = await cluster.simReport();

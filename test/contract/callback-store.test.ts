@@ -55,6 +55,30 @@ for (const target of CONTRACT_TARGETS) {
       expect((await callbacks.enqueue(callback(shard, 'b'))).seq).toBeGreaterThan(first.seq);
     });
 
+    it('enqueueMany stores a list in order (ascending seqs), once per event id, and counts what it stored', async () => {
+      const shard = lane();
+      const stored = callback(shard, 'x');
+      await callbacks.enqueue(stored);
+      const list = [callback(shard, 'a'), callback(shard, 'b'), stored, callback(shard, 'c')];
+      const repeated = { ...list[1] as NewCallback, payload: '{"again":true}' };
+      expect(await callbacks.enqueueMany([...list, repeated])).toBe(3);
+      const due = await callbacks.due(shard, T0, 10);
+      expect(due.map((c) => c.eventId)).toEqual([stored.eventId, list[0]?.eventId, list[1]?.eventId, list[3]?.eventId]);
+      expect(due.map((c) => c.seq)).toEqual([...due.map((c) => c.seq)].sort((a, b) => a - b));
+      expect(due.find((c) => c.eventId === list[1]?.eventId)?.payload).toBe(list[1]?.payload);
+      expect(await callbacks.enqueueMany([])).toBe(0);
+    });
+
+    it('markDeliveredMany marks only pending callbacks and counts them', async () => {
+      const shard = lane();
+      const seqs = [await enqueue(callback(shard, 'a')), await enqueue(callback(shard, 'b')), await enqueue(callback(shard, 'c'))];
+      expect(await callbacks.markDead(seqs[2] as number, 'gone')).toBe(true);
+      expect(await callbacks.markDeliveredMany([...seqs, 987_654_321])).toBe(2);
+      expect(await callbacks.markDeliveredMany(seqs)).toBe(0);
+      expect(await dueSeqs(shard)).toEqual([]);
+      expect(await callbacks.markDeliveredMany([])).toBe(0);
+    });
+
     it('concurrent enqueues of one event id from two connections leave one callback', async () => {
       const other = await instance.connect();
       const shard = lane();

@@ -248,6 +248,32 @@ for (const target of CONTRACT_TARGETS) {
       expect(await messages.recordStatus('no-such-message', 'sent', T0)).toBe(false);
     });
 
+    it('recordStatuses applies each change as recordStatus would, grouped by status and error code; statuses reads them back', async () => {
+      const cases: { from: MessageStatus; to: StatusUpdate; errorCode?: number }[] = [];
+      for (const from of Object.keys(ALLOWED) as MessageStatus[]) for (const to of UPDATES) cases.push({ from, to, ...(to === 'failed' ? { errorCode: from === 'sent' ? 471 : 470 } : {}) });
+      const ids: string[] = [];
+      for (const { from } of cases) {
+        const id = (await messages.insert(message())).message.id;
+        if (from !== 'accepted') expect(await messages.recordStatus(id, from, T0 + 1)).toBe(true);
+        ids.push(id);
+      }
+      const changed = await messages.recordStatuses(cases.map((c, i) => ({ id: ids[i] as string, status: c.to, errorCode: c.errorCode })), T0 + 2);
+      expect(changed).toBe(cases.filter((c) => ALLOWED[c.from].includes(c.to)).length);
+      const read = await messages.statuses([...ids, 'no-such-message']);
+      expect(read.size).toBe(ids.length);
+      for (const [i, c] of cases.entries()) {
+        const allowed = ALLOWED[c.from].includes(c.to);
+        expect(read.get(ids[i] as string), `${c.from} → ${c.to}`).toBe(allowed ? c.to : c.from);
+        expect(await messages.get(ids[i] as string), `${c.from} → ${c.to}`).toMatchObject({
+          updatedAtMs: allowed ? T0 + 2 : T0 + (c.from === 'accepted' ? 0 : 1),
+          ...(allowed && c.to === 'failed' ? { errorCode: c.errorCode } : {}),
+        });
+      }
+      expect(await messages.recordStatuses([], T0)).toBe(0);
+      await expect(messages.recordStatuses([{ id: ids[0] as string, status: 'sent' }, { id: ids[0] as string, status: 'read' }], T0)).rejects.toThrow(/one change per message id/);
+      expect((await messages.statuses([])).size).toBe(0);
+    });
+
     it('concurrent status receipts from two connections: exactly one of two racing moves wins', async () => {
       const other = await instance.connect();
       for (let round = 0; round < 5; round++) {

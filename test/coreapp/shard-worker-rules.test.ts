@@ -158,9 +158,9 @@ describe('ShardWorker rules', () => {
     });
     const gated = withPipeline(stores, {
       callbacks: override(stores.callbacks, {
-        enqueue: async (c) => {
+        enqueueMany: async (c) => {
           await gate;
-          return stores.callbacks.enqueue(c);
+          return stores.callbacks.enqueueMany(c);
         },
       }),
     });

@@ -12,7 +12,8 @@ import type { Database } from './database.js';
 import { insertReturningSeq } from './insert-returning-seq.js';
 import type { CallbacksTable } from './schema.js';
 
-/** The width of `callbacks.last_error`; longer errors are cut to it. */
+/** Rows in one multi-row INSERT (10 parameters each: well inside every dialect's parameter limit). */
+const enqueueRowsPerStatement = 500;
 
 export class KyselyCallbackStore implements CallbackStore {
   readonly #database: Database;
@@ -31,6 +32,19 @@ export class KyselyCallbackStore implements CallbackStore {
       .executeTakeFirst();
     if (existing === undefined) throw new Error(`callback ${callback.eventId} was neither inserted nor found`);
     return { seq: Number(existing.seq), created: false };
+  }
+
+  async enqueueMany(callbacks: readonly NewCallback[]): Promise<number> {
+    const seen = new Set<string>();
+    const rows = callbacks.filter((c) => !seen.has(c.eventId) && seen.add(c.eventId)).map(toRow);
+    let created = 0;
+    for (let i = 0; i < rows.length; i += enqueueRowsPerStatement) {
+      const insert = this.#database.db.insertInto('callbacks').values(rows.slice(i, i + enqueueRowsPerStatement));
+      // One multi-row INSERT: its rows take ascending seqs in list order on every dialect.
+      const result = await (this.#database.dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('event_id').doNothing())).executeTakeFirst();
+      created += Number(result.numInsertedOrUpdatedRows ?? 0);
+    }
+    return created;
   }
 
   async due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]> {
@@ -62,13 +76,21 @@ export class KyselyCallbackStore implements CallbackStore {
   }
 
   async markDelivered(seq: number): Promise<boolean> {
-    const result = await this.#database.db
-      .updateTable('callbacks')
-      .set({ state: 'delivered' })
-      .where('seq', '=', seq)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return (await this.markDeliveredMany([seq])) > 0;
+  }
+
+  async markDeliveredMany(seqs: readonly number[]): Promise<number> {
+    let changed = 0;
+    for (let i = 0; i < seqs.length; i += storeBatchSizeMax) {
+      const result = await this.#database.db
+        .updateTable('callbacks')
+        .set({ state: 'delivered' })
+        .where('seq', 'in', seqs.slice(i, i + storeBatchSizeMax))
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      changed += Number(result.numUpdatedRows);
+    }
+    return changed;
   }
 
   async recordFailure(seq: number, nextAttemptAtMs: number, error: string): Promise<boolean> {

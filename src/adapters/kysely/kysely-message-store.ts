@@ -15,13 +15,16 @@ import {
   type NewMessage,
   type ShardFence,
   type StoredMessage,
+  assertOnePerId,
+  statusMayMove,
+  type StatusChange,
+  type StatusUpdate,
 } from '../../ports/message-store.js';
 import type { Database } from './database.js';
 import { insertReturningSeq } from './insert-returning-seq.js';
 import { shardFenceQuery } from './shard-fence-query.js';
 import type { MessagesTable } from './schema.js';
 
-type StatusUpdate = Exclude<MessageStatus, 'accepted'>;
 
 export class KyselyMessageStore implements MessageStore {
   readonly #database: Database;
@@ -93,6 +96,40 @@ export class KyselyMessageStore implements MessageStore {
       .where('status', 'in', from)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  async recordStatuses(changes: readonly StatusChange[], nowMs: number): Promise<number> {
+    assertOnePerId(changes);
+    const groups = new Map<string, { status: StatusUpdate; errorCode: number | null; ids: string[] }>();
+    for (const { id, status, errorCode } of changes) {
+      const code = status === 'failed' ? (errorCode ?? null) : null;
+      const key = `${status}:${code ?? ''}`;
+      const group = groups.get(key) ?? { status, errorCode: code, ids: [] };
+      group.ids.push(id);
+      groups.set(key, group);
+    }
+    let changed = 0;
+    for (const { status, errorCode, ids } of groups.values()) {
+      for (let i = 0; i < ids.length; i += storeBatchSizeMax) {
+        const result = await this.#database.db
+          .updateTable('messages')
+          .set({ status, updated_at_ms: nowMs, ...(status === 'failed' ? { error_code: errorCode } : {}) })
+          .where('id', 'in', ids.slice(i, i + storeBatchSizeMax))
+          .where('status', 'in', statusesBefore(status))
+          .executeTakeFirst();
+        changed += Number(result.numUpdatedRows);
+      }
+    }
+    return changed;
+  }
+
+  async statuses(ids: readonly string[]): Promise<ReadonlyMap<string, MessageStatus>> {
+    const out = new Map<string, MessageStatus>();
+    for (let i = 0; i < ids.length; i += storeBatchSizeMax) {
+      const rows = await this.#database.db.selectFrom('messages').select(['id', 'status']).where('id', 'in', ids.slice(i, i + storeBatchSizeMax)).execute();
+      for (const row of rows) out.set(row.id, parseStatus(row.status));
+    }
+    return out;
   }
 
   async countAccepted(): Promise<number> {
@@ -203,9 +240,7 @@ function seqOrThrow(seq: number | null, id: string): number {
 
 /** The statuses a message may move to `status` from: lower rank, and for `failed` only accepted or sent. */
 function statusesBefore(status: StatusUpdate): MessageStatus[] {
-  if (status === 'failed') return ['accepted', 'sent'];
-  const rank = MESSAGE_STATUS_RANK[status];
-  return (Object.keys(MESSAGE_STATUS_RANK) as MessageStatus[]).filter((s) => MESSAGE_STATUS_RANK[s] < rank);
+  return (Object.keys(MESSAGE_STATUS_RANK) as MessageStatus[]).filter((s) => statusMayMove(s, status));
 }
 
 function parseStatus(value: string): MessageStatus {

@@ -7,7 +7,6 @@ import { clampLimit, truncateText } from '../../core/bounds.js';
 import { callbackErrorLengthMax, storeBatchSizeMax } from '../../core/limits.js';
 import type { CallbackState, CallbackStore, NewCallback, StoredCallback } from '../../ports/callback-store.js';
 
-/** The width of `callbacks.last_error` in SQL; the twin cuts errors the same way. */
 
 export class MemoryCallbackStore implements CallbackStore {
   /** Index `seq - 1`. */
@@ -26,6 +25,12 @@ export class MemoryCallbackStore implements CallbackStore {
     return { seq, created: true };
   }
 
+  async enqueueMany(callbacks: readonly NewCallback[]): Promise<number> {
+    let created = 0;
+    for (const callback of callbacks) if ((await this.enqueue(callback)).created) created++;
+    return created;
+  }
+
   async due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]> {
     const bounded = clampLimit(limit, storeBatchSizeMax);
     const contactsSeen = new Set<string>();
@@ -42,6 +47,10 @@ export class MemoryCallbackStore implements CallbackStore {
 
   async markDelivered(seq: number): Promise<boolean> {
     return this.#updatePending(seq, (row) => ({ ...row, state: 'delivered' }));
+  }
+
+  async markDeliveredMany(seqs: readonly number[]): Promise<number> {
+    return seqs.filter((seq) => this.#updatePending(seq, (row) => ({ ...row, state: 'delivered' }))).length;
   }
 
   async recordFailure(seq: number, nextAttemptAtMs: number, error: string): Promise<boolean> {

@@ -7,12 +7,15 @@
 import { clampLimit } from '../../core/bounds.js';
 import { idempotencyKeyLengthMax, messageIdLengthMax, storeBatchSizeMax, waIdLengthMax } from '../../core/limits.js';
 import {
-  MESSAGE_STATUS_RANK,
   type MessageStatus,
   type MessageStore,
   type NewMessage,
   type ShardFence,
   type StoredMessage,
+  assertOnePerId,
+  statusMayMove,
+  type StatusChange,
+  type StatusUpdate,
 } from '../../ports/message-store.js';
 
 /** What the fence needs from MemoryShardMapStore: the current epoch of a shard, or null. */
@@ -22,7 +25,6 @@ export interface ShardEpochSource {
   isOpen(generation: number): boolean;
 }
 
-type StatusUpdate = Exclude<MessageStatus, 'accepted'>;
 
 export class MemoryMessageStore implements MessageStore {
   readonly #shardMap: ShardEpochSource;
@@ -105,10 +107,26 @@ export class MemoryMessageStore implements MessageStore {
 
   async recordStatus(id: string, status: StatusUpdate, nowMs: number, errorCode?: number): Promise<boolean> {
     const row = this.#byId(id);
-    if (row === null || !mayMove(row.status, status)) return false;
+    if (row === null || !statusMayMove(row.status, status)) return false;
     const error = status === 'failed' ? { errorCode: errorCode ?? null } : {};
     this.#replace({ ...row, status, updatedAtMs: nowMs, ...error });
     return true;
+  }
+
+  async recordStatuses(changes: readonly StatusChange[], nowMs: number): Promise<number> {
+    assertOnePerId(changes);
+    let changed = 0;
+    for (const { id, status, errorCode } of changes) if (await this.recordStatus(id, status, nowMs, errorCode)) changed++;
+    return changed;
+  }
+
+  async statuses(ids: readonly string[]): Promise<ReadonlyMap<string, MessageStatus>> {
+    const out = new Map<string, MessageStatus>();
+    for (const id of ids) {
+      const row = this.#byId(id);
+      if (row !== null) out.set(id, row.status);
+    }
+    return out;
   }
 
   async countByStatus(): Promise<Readonly<Record<MessageStatus, number>>> {
@@ -155,11 +173,6 @@ function assertInsertable(message: NewMessage): void {
 }
 
 /** Forward only by rank; `failed` only from accepted or sent. */
-function mayMove(from: MessageStatus, to: StatusUpdate): boolean {
-  if (to === 'failed') return from === 'accepted' || from === 'sent';
-  return MESSAGE_STATUS_RANK[from] < MESSAGE_STATUS_RANK[to];
-}
-
 function newRow(message: NewMessage, seq: number): StoredMessage {
   const { id, generation, shard, recipient, payload, idempotencyKey, createdAtMs } = message;
   return Object.freeze({

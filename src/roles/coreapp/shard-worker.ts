@@ -48,7 +48,8 @@ import {
 import { isPauseGap, mapHoldsEpoch, pauseRecheckMs } from '../../core/coreapp/ownership.js';
 import { shardOf } from '../../core/shard-hash.js';
 import { SIM_PROTOCOL, type MessageEvent, type SimErrorObject, type StatusEvent } from '../../core/upstream-protocol.js';
-import type { ShardFence, StoredMessage } from '../../ports/message-store.js';
+import type { NewCallback } from '../../ports/callback-store.js';
+import { statusMayMove, type ShardFence, type StatusChange, type StoredMessage } from '../../ports/message-store.js';
 import type { PipelineStores, Stores } from '../../ports/stores.js';
 import {
   UpstreamRefusedError,
@@ -448,7 +449,10 @@ export class ShardWorker {
     this.#log.error({ id: stored.id, details }, 'message cannot be sent; marking it failed');
     const error = { code: INVALID_PARAMETER_CODE, title: 'Parameter value is not valid', details };
     const now = await this.#o.stores.nowMs();
-    await this.#o.stores.inTransaction((tx) => this.#recordFailed(tx, { id: stored.id, recipient: stored.recipient }, error, now));
+    await this.#o.stores.inTransaction(async (tx) => {
+      await tx.messages.recordStatus(stored.id, 'failed', now, error.code);
+      await tx.callbacks.enqueueMany([this.#statusCallback(failedFact(stored, error, now), now)]);
+    });
     this.#o.onCallbacks?.();
   }
 
@@ -520,8 +524,17 @@ export class ShardWorker {
     const now = await this.#o.stores.nowMs();
     const sentWebhooks = this.#o.settings().webhooks.message.sent;
     const changed = await this.#o.stores.inTransaction(async (tx) => {
-      for (const { message, error } of rejected) await this.#recordFailed(tx, message, error, now);
-      return this.#recordSent(tx, taken, sentWebhooks, now);
+      const callbacks: NewCallback[] = rejected.map(({ message, error }) => this.#statusCallback(failedFact(message, error, now), now));
+      await tx.messages.recordStatuses(rejected.map(({ message, error }) => ({ id: message.id, status: 'failed', errorCode: error.code })), now);
+      if (sentWebhooks) {
+        for (const m of taken) callbacks.push(this.#statusCallback({ id: m.id, recipientId: m.recipient, status: 'sent', timestamp: unixSeconds(now) }, now));
+      }
+      await tx.callbacks.enqueueMany(callbacks);
+      let marked = 0;
+      for (let i = 0; i < taken.length; i += storeBatchSizeMax) {
+        marked += await tx.messages.markSent(taken.slice(i, i + storeBatchSizeMax).map((m) => m.id), this.#fence, now);
+      }
+      return marked;
     });
     // Fewer rows than messages is fine when they moved further already (a receipt came first);
     // it is a loss of ownership when the shard's epoch moved.
@@ -530,23 +543,6 @@ export class ShardWorker {
     for (const m of [...taken, ...rejected.map((r) => r.message)]) this.#queues.complete(m.id);
     const retryDelayMs = (retries: number): number => Math.min(coreappSendRetryDelayMsMin * 2 ** retries, coreappSendRetryDelayMsMax);
     for (const m of overloaded) this.#queues.retryLater(m.id, Date.now(), retryDelayMs);
-  }
-
-  /** Enqueues the `sent` callbacks, then marks the messages sent under the fence; returns the rows changed. */
-  async #recordSent(tx: PipelineStores, taken: readonly OutboundMessage[], webhooks: boolean, now: number): Promise<number> {
-    if (webhooks) {
-      for (const m of taken) await this.#enqueueStatus(tx, { id: m.id, recipientId: m.recipient, status: 'sent', timestamp: unixSeconds(now) }, now);
-    }
-    let changed = 0;
-    for (let i = 0; i < taken.length; i += storeBatchSizeMax) {
-      changed += await tx.messages.markSent(taken.slice(i, i + storeBatchSizeMax).map((m) => m.id), this.#fence, now);
-    }
-    return changed;
-  }
-
-  async #recordFailed(tx: PipelineStores, message: { readonly id: string; readonly recipient: string }, error: SimErrorObject, now: number): Promise<void> {
-    await tx.messages.recordStatus(message.id, 'failed', now, error.code);
-    await this.#enqueueStatus(tx, { id: message.id, recipientId: message.recipient, status: 'failed', timestamp: unixSeconds(now), errors: [error] }, now);
   }
 
   // ---- events -----------------------------------------------------------------------------------
@@ -570,14 +566,7 @@ export class ShardWorker {
     if (batch.length === 0) return;
     const now = await this.#o.stores.nowMs();
     const settings = this.#o.settings();
-    const takenEarlier = await this.#o.stores.inTransaction(async (tx) => {
-      const ids: string[] = [];
-      for (const event of batch) {
-        if (event.kind === 'message') await this.#applyInbound(tx, event, now);
-        else if (await this.#applyStatus(tx, event, settings, now)) ids.push(event.id);
-      }
-      return ids;
-    });
+    const takenEarlier = await this.#o.stores.inTransaction((tx) => this.#applyEvents(tx, batch, settings, now));
     this.#o.onCallbacks?.();
     // Messages the network had before we sent them (a previous primary did): nothing to send any more.
     for (const id of takenEarlier) this.#queues.complete(id);
@@ -588,45 +577,55 @@ export class ShardWorker {
   }
 
   /**
-   * Records a status and enqueues its callback. A receipt for a message still `accepted` means the
-   * network had it before its ack was recorded here: its `sent` callback goes first. Returns true in
-   * that case.
+   * Writes a batch of events in event order, as if one by one, with few statements: the batch's
+   * message statuses are read once, each event is applied to that picture (a status moves only
+   * forward), and then the final statuses and every callback are written together. A receipt for a
+   * message still `accepted` means the network had it before its ack was recorded here: its `sent`
+   * callback goes first, and its id is returned (nothing to send any more).
    */
-  async #applyStatus(tx: PipelineStores, event: StatusEvent, settings: ApplicationSettings, now: number): Promise<boolean> {
-    let takenEarlier = false;
-    if (event.status !== 'read' && (await tx.messages.get(event.id))?.status === 'accepted') {
-      takenEarlier = true;
-      if (settings.webhooks.message.sent) await this.#enqueueStatus(tx, { id: event.id, recipientId: event.recipient_id, status: 'sent', timestamp: event.timestamp }, now);
+  async #applyEvents(tx: PipelineStores, batch: readonly UpstreamEvent[], settings: ApplicationSettings, now: number): Promise<string[]> {
+    const statusEvents = batch.filter((e): e is StatusEvent & { kind: 'status' } => e.kind === 'status');
+    const current = new Map(await tx.messages.statuses([...new Set(statusEvents.map((e) => e.id))]));
+    const changes = new Map<string, StatusChange>();
+    const callbacks: NewCallback[] = [];
+    const takenEarlier: string[] = [];
+    for (const event of batch) {
+      if (event.kind === 'message') {
+        callbacks.push(await this.#applyInbound(tx, event, now));
+        continue;
+      }
+      const was = current.get(event.id);
+      if (event.status !== 'read' && was === 'accepted') {
+        takenEarlier.push(event.id);
+        if (settings.webhooks.message.sent) callbacks.push(this.#statusCallback({ id: event.id, recipientId: event.recipient_id, status: 'sent', timestamp: event.timestamp }, now));
+      }
+      if (was !== undefined && statusMayMove(was, event.status)) {
+        current.set(event.id, event.status);
+        changes.set(event.id, { id: event.id, status: event.status, errorCode: event.errors?.[0]?.code });
+      }
+      if (wantsStatusWebhook(settings, event.status)) {
+        const fact: StatusFact = { id: event.id, recipientId: event.recipient_id, status: event.status, timestamp: event.timestamp };
+        callbacks.push(this.#statusCallback(event.errors === undefined ? fact : { ...fact, errors: event.errors }, now));
+      }
     }
-    await tx.messages.recordStatus(event.id, event.status, now, event.errors?.[0]?.code);
-    if (wantsStatusWebhook(settings, event.status)) {
-      const fact: StatusFact = { id: event.id, recipientId: event.recipient_id, status: event.status, timestamp: event.timestamp };
-      await this.#enqueueStatus(tx, event.errors === undefined ? fact : { ...fact, errors: event.errors }, now);
-    }
+    await tx.messages.recordStatuses([...changes.values()], now);
+    await tx.callbacks.enqueueMany(callbacks);
     return takenEarlier;
   }
 
-  async #applyInbound(tx: PipelineStores, event: MessageEvent, now: number): Promise<void> {
+  /** Stores an inbound message; returns its callback (enqueued with the batch's others). */
+  async #applyInbound(tx: PipelineStores, event: MessageEvent, now: number): Promise<NewCallback> {
     const message = { ...inboundMessage(event), profile: { name: event.profile.name } };
     await tx.inbound.insert({ id: event.id, shard: this.#fence.shard, sender: event.from, payload: JSON.stringify(message), receivedAtMs: now });
-    await tx.callbacks.enqueue({
-      eventId: messageEventId(event.id),
-      shard: this.#fence.shard,
-      contact: event.from,
-      kind: 'message',
-      payload: inboundPayload(event),
-      createdAtMs: now,
-    });
+    return { eventId: messageEventId(event.id), shard: this.#fence.shard, contact: event.from, kind: 'message', payload: inboundPayload(event), createdAtMs: now };
   }
 
-  async #enqueueStatus(tx: PipelineStores, fact: StatusFact, now: number): Promise<void> {
-    await tx.callbacks.enqueue({
-      eventId: statusEventId(fact.id, fact.status),
-      shard: this.#fence.shard,
-      contact: fact.recipientId,
-      kind: 'status',
-      payload: statusPayload(fact),
-      createdAtMs: now,
-    });
+  #statusCallback(fact: StatusFact, now: number): NewCallback {
+    return { eventId: statusEventId(fact.id, fact.status), shard: this.#fence.shard, contact: fact.recipientId, kind: 'status', payload: statusPayload(fact), createdAtMs: now };
   }
+}
+
+/** The `failed` status fact of a message the network (or this worker) refused. */
+function failedFact(message: { readonly id: string; readonly recipient: string }, error: SimErrorObject, now: number): StatusFact {
+  return { id: message.id, recipientId: message.recipient, status: 'failed', timestamp: unixSeconds(now), errors: [error] };
 }

@@ -216,7 +216,7 @@ export class Load {
   readonly accepted: string[] = [];
   readonly errors: string[] = [];
   /** Every request: its recipient, when it started (ms) and the id it got (null: an error). */
-  readonly sent: { readonly to: string; readonly startedAtMs: number; id: string | null }[] = [];
+  readonly sent: { readonly to: string; readonly startedAtMs: number; id: string | null; finishedAtMs: number | null }[] = [];
   #running = false;
   #loop: Promise<void> = Promise.resolve();
   readonly #inFlight = new Set<Promise<void>>();
@@ -265,7 +265,7 @@ export class Load {
   }
 
   async #send(token: string, to: string): Promise<void> {
-    const record: { to: string; startedAtMs: number; id: string | null } = { to, startedAtMs: Date.now(), id: null };
+    const record: { to: string; startedAtMs: number; id: string | null; finishedAtMs: number | null } = { to, startedAtMs: Date.now(), id: null, finishedAtMs: null };
     this.sent.push(record);
     try {
       const response = await undiciFetch(`${this.cluster.file.api_url}/v1/messages`, {
@@ -284,6 +284,8 @@ export class Load {
       else this.errors.push(`${response.status} ${JSON.stringify(body)}`);
     } catch (error) {
       this.errors.push(String(error));
+    } finally {
+      record.finishedAtMs = Date.now();
     }
   }
 
