@@ -342,6 +342,7 @@ assertLimit(webhookHeadsReadMax <= storeBatchSizeMax, 'a read of due callbacks i
 
 /** Group commit: accepted messages (or upstream events) written in one transaction at most. */
 export const groupCommitBatchMax = 256;
+assertLimit(groupCommitBatchMax <= storeBatchSizeMax, 'a group commit is one store batch (one INSERT)');
 /** Messages waiting for a group commit at most; beyond, new sends get 503 / 1016. */
 export const groupCommitQueueMax = 10_000;
 /** A webapp routes sends on an account and shard map read at most this long ago. */

@@ -40,6 +40,12 @@ export interface ShardFence {
 export interface MessageStore {
   /** Persists a new message, or returns the one already stored under the same idempotency key. */
   insert(message: NewMessage): Promise<{ readonly message: StoredMessage; readonly created: boolean }>;
+  /**
+   * Inserts several messages as `insert` would, each result in input order, with one INSERT for all
+   * (at most `storeBatchSizeMax`): rows take ascending seqs in input order. Two messages with one
+   * idempotency key store the first; the second gets it back (`created` false).
+   */
+  insertMany(messages: readonly NewMessage[]): Promise<readonly { readonly message: StoredMessage; readonly created: boolean }[]>;
   get(id: string): Promise<StoredMessage | null>;
   /** Accepted (unsent) messages of one shard with `seq > afterSeq`, in `seq` order, at most `limit`. */
   pending(generation: number, shard: number, afterSeq: number, limit: number): Promise<readonly StoredMessage[]>;

@@ -77,6 +77,21 @@ for (const target of CONTRACT_TARGETS) {
       expect(await messages.pending(generation, 0, 0, 10)).toEqual([first.message]);
     });
 
+    it('insertMany stores a batch with ascending seqs in input order; a key taken earlier or earlier in the batch gives that message back', async () => {
+      const before = await messages.insert(message({ idempotencyKey: `k-before-${n}` }));
+      const key = `k-a-${n}`;
+      const batch = [message(), message({ idempotencyKey: key }), message({ idempotencyKey: before.message.idempotencyKey }), message(), message({ idempotencyKey: key })];
+      const results = await messages.insertMany(batch);
+      expect(results.map((r) => r.created)).toEqual([true, true, false, true, false]);
+      expect(results.map((r) => r.message.id)).toEqual([batch[0]?.id, batch[1]?.id, before.message.id, batch[3]?.id, batch[1]?.id]);
+      const seqs = [results[0], results[1], results[3]].map((r) => r?.message.seq ?? 0);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(seqs[0]).toBeGreaterThan(before.message.seq);
+      for (const r of results.filter((x) => x.created)) expect(await messages.get(r.message.id)).toEqual(r.message);
+      expect(await messages.insertMany([])).toEqual([]);
+      await expect(messages.insertMany(Array.from({ length: storeBatchSizeMax + 1 }, () => message()))).rejects.toThrow(/at most/);
+    });
+
     it('a duplicate id is a programmer error: insert throws and the stored message is unchanged', async () => {
       const original = await messages.insert(message());
       const id = original.message.id;

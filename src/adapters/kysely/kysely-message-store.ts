@@ -48,6 +48,57 @@ export class KyselyMessageStore implements MessageStore {
     return { message: existing, created: false };
   }
 
+  async insertMany(messages: readonly NewMessage[]): Promise<readonly { readonly message: StoredMessage; readonly created: boolean }[]> {
+    if (messages.length > storeBatchSizeMax) throw new Error(`insertMany takes at most ${storeBatchSizeMax} messages, got ${messages.length}`);
+    if (messages.length === 0) return [];
+    messages.forEach(assertInsertable);
+    const { db, dialect } = this.#database;
+    const seqs = new Map<string, number>();
+    if (dialect === 'mysql') {
+      // No ON CONFLICT and no RETURNING: one INSERT IGNORE (one statement keeps the seqs in input
+      // order), then read the seqs back. A row found under a message's id is that message only if it
+      // holds the same content (IGNORE also skips a duplicate id, a programmer error caught below).
+      await db.insertInto('messages').values(messages.map(toRow)).ignore().execute();
+      const rows = await db.selectFrom('messages').select(['id', 'seq', 'idempotency_key', 'payload', 'created_at_ms']).where('id', 'in', messages.map((m) => m.id)).execute();
+      const byId = new Map(messages.map((m) => [m.id, m]));
+      for (const row of rows) {
+        const m = byId.get(row.id) as NewMessage;
+        if (row.idempotency_key !== m.idempotencyKey || row.payload !== m.payload || Number(row.created_at_ms) !== m.createdAtMs) {
+          throw new Error(`message id ${m.id} already exists with other content`);
+        }
+        seqs.set(row.id, Number(row.seq));
+      }
+    } else {
+      // NULL keys never conflict; a duplicate id still fails the statement (a programmer error).
+      const rows = await db
+        .insertInto('messages')
+        .values(messages.map(toRow))
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returning(['id', 'seq'])
+        .execute();
+      for (const row of rows) seqs.set(row.id, Number(row.seq));
+    }
+    // Not inserted: its key was taken (earlier, or by an earlier row of this batch); answer with that message.
+    const lostKeys = new Set<string>();
+    for (const m of messages) {
+      if (seqs.has(m.id)) continue;
+      if (m.idempotencyKey === null) throw new Error(`message ${m.id} was not inserted`);
+      lostKeys.add(m.idempotencyKey);
+    }
+    const existing = new Map<string, StoredMessage>();
+    if (lostKeys.size > 0) {
+      const rows = await db.selectFrom('messages').selectAll().where('idempotency_key', 'in', [...lostKeys]).execute();
+      for (const row of rows) if (row.idempotency_key !== null) existing.set(row.idempotency_key, toStoredMessage(row));
+    }
+    return messages.map((m) => {
+      const seq = seqs.get(m.id);
+      if (seq !== undefined) return { message: createdMessage(m, seq), created: true };
+      const found = existing.get(m.idempotencyKey as string);
+      if (found === undefined) throw new Error(`message id ${m.id} already exists under another idempotency key`);
+      return { message: found, created: false };
+    });
+  }
+
   async get(id: string): Promise<StoredMessage | null> {
     const row = await this.#database.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? null : toStoredMessage(row);

@@ -49,6 +49,13 @@ export class MemoryMessageStore implements MessageStore {
     return { message: stored, created: true };
   }
 
+  async insertMany(messages: readonly NewMessage[]): Promise<readonly { readonly message: StoredMessage; readonly created: boolean }[]> {
+    if (messages.length > storeBatchSizeMax) throw new Error(`insertMany takes at most ${storeBatchSizeMax} messages, got ${messages.length}`);
+    const out: { message: StoredMessage; created: boolean }[] = [];
+    for (const message of messages) out.push(await this.insert(message));
+    return out;
+  }
+
   async get(id: string): Promise<StoredMessage | null> {
     const seq = this.#seqById.get(id);
     return seq === undefined ? null : this.#row(seq);

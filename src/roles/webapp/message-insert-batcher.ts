@@ -70,11 +70,11 @@ export class MessageInsertBatcher {
           // Insert in Idempotency-Key order: two webapps whose batches hold the same retried keys in
           // opposite orders would otherwise deadlock on the key's unique index (PostgreSQL, MySQL).
           // The requests of one batch are concurrent, so any order among them is a valid one.
+          // One INSERT for the whole batch (rows lock in that order).
           const out: ({ message: StoredMessage; created: boolean } | null)[] = batch.map(() => null);
-          for (const i of insertOrder(batch)) {
-            const waiting = batch[i] as Waiting;
-            if (open.get(waiting.message.generation) === true) out[i] = await tx.messages.insert(waiting.message);
-          }
+          const order = insertOrder(batch).filter((i) => open.get((batch[i] as Waiting).message.generation) === true);
+          const stored = await tx.messages.insertMany(order.map((i) => (batch[i] as Waiting).message));
+          order.forEach((i, k) => (out[i] = stored[k] ?? null));
           return out;
         });
         batch.forEach((waiting, i) => {

@@ -13,12 +13,12 @@ describe('MessageInsertBatcher', () => {
     const stores = createMemoryStores(new ManualClock(1_000));
     await stores.shardMap.initialize(1, 1_000);
     const inserted: string[] = [];
-    // The batcher uses two methods of the transaction's message store: record the order of inserts.
+    // The batcher uses two methods of the transaction's message store: record the order of the batch's rows.
     const recording = {
       ...stores,
       inTransaction: <T>(work: Parameters<typeof stores.inTransaction<T>>[0]) =>
         stores.inTransaction((tx) => {
-          const messages = { generationOpen: (g: number) => tx.messages.generationOpen(g), insert: (m: NewMessage) => (inserted.push(m.id), tx.messages.insert(m)) };
+          const messages = { generationOpen: (g: number) => tx.messages.generationOpen(g), insertMany: (ms: readonly NewMessage[]) => (inserted.push(...ms.map((m) => m.id)), tx.messages.insertMany(ms)) };
           return work({ ...tx, messages: messages as unknown as typeof tx.messages });
         }),
     };
