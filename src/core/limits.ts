@@ -184,6 +184,8 @@ export const coreappEventsQueuedMax = 20_000;
 export const coreappEventsPerBatchMax = 1_000;
 /** The worker reads the database for new messages at least this often when not notified. */
 export const coreappPollIntervalMsDefault = 500;
+/** The coreapp re-measures the database clock's offset from its own this often (src/roles/coreapp/database-clock.ts). */
+export const coreappDatabaseClockResyncMs = 10_000;
 /** Every so often the worker reads the shard's accepted messages from the start (stragglers of concurrent inserts). */
 export const coreappRescanIntervalMs = 5_000;
 /** Reconnection delay after the upstream session ended for a transient reason: doubles from min to max. */

@@ -13,6 +13,7 @@
  *   releases its shard in the map (a fenced compare-and-set), deregisters and tells the master again,
  *   so a secondary is promoted at once.
  */
+import type { Stores } from '../../ports/stores.js';
 import { NotOwnerError, type DemoteMessage, type HandOverAnswer, type HeartbeatAnswer, type OwnershipMessage, type PromoteMessage } from '../../ports/cluster-transport.js';
 import type { ShardMap } from '../../ports/shard-map-store.js';
 import type { UpstreamClient } from '../../ports/upstream-client.js';
@@ -25,6 +26,7 @@ import { claimOf, decidePromotion, demotionApplies, mapNamesOwner } from '../../
 import { shardRows } from './shard-rows.js';
 import { ShardWorker } from './shard-worker.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { withDatabaseClock } from './database-clock.js';
 
 /** An admin handover waits this long for the master to name a new owner before it answers. */
 const handOverWaitMs = 15_000;
@@ -58,12 +60,15 @@ export class CoreappNode {
   #stopped = false;
   #nextTouchAtMs = 0;
   #lastReported = '';
+  readonly #pipelineStores: Stores;
 
   constructor(options: CoreappNodeOptions) {
     this.#o = options;
     this.#settings = new SettingsWatcher(options.stores.settings, 500);
+    // The pipeline's stores read the database clock through a measured offset (no query per transaction).
+    this.#pipelineStores = withDatabaseClock(options.stores);
     this.#dispatcher = new WebhookDispatcher({
-      stores: options.stores,
+      stores: this.#pipelineStores,
       shards: () => (this.#owned?.state === 'serving' ? [this.#owned.shard] : []),
       settings: () => this.#settings.application(),
       logger: options.logger.child({ component: 'webhooks' }),
@@ -166,7 +171,7 @@ export class CoreappNode {
       return;
     }
     const worker = new ShardWorker({
-      stores: this.#o.stores,
+      stores: this.#pipelineStores,
       upstream: this.#o.upstream,
       account: { waId: account.wa_id, credentials: account.credentials },
       fence: { generation: owned.generation, shard: owned.shard, shards: map.generation.shards, epoch: owned.epoch },

@@ -16,6 +16,7 @@ import type { Stores } from '../../ports/stores.js';
 import type { UpstreamAccounts, UpstreamClient } from '../../ports/upstream-client.js';
 import { ShardWorker } from '../coreapp/shard-worker.js';
 import { WebhookDispatcher } from '../coreapp/webhook-dispatcher.js';
+import { withDatabaseClock } from '../coreapp/database-clock.js';
 import { ensureAdminUser } from '../webapp/admin-user.js';
 import { buildWebapp } from '../webapp/build-webapp.js';
 import { DEFAULT_WEBAPP_OPTIONS, type WebappOptions } from '../webapp/webapp-deps.js';
@@ -72,12 +73,15 @@ export class GatewayNode {
   #nextLeaseAtMs = 0;
   #leaseHeldUntilMs = 0;
   #nextTouchAtMs = 0;
+  readonly #pipelineStores: Stores;
 
   constructor(options: GatewayNodeOptions) {
     this.#o = options;
     this.#settings = new SettingsWatcher(options.stores.settings, 500);
+    // The pipeline's stores read the database clock through a measured offset (no query per transaction).
+    this.#pipelineStores = withDatabaseClock(options.stores);
     this.#dispatcher = new WebhookDispatcher({
-      stores: options.stores,
+      stores: this.#pipelineStores,
       shards: () => [...this.#owned.keys()],
       settings: () => this.#settings.application(),
       logger: options.logger.child({ component: 'webhooks' }),
@@ -221,7 +225,7 @@ export class GatewayNode {
       if (assigned === null) continue; // Someone else moved the epoch; look again next tick.
       await stores.events.append({ atMs: clock.nowMs(), kind: 'promoted', nodeId, data: { shard: assigned.shard, epoch: assigned.epoch, generation: assigned.generation } });
       const worker = new ShardWorker({
-        stores,
+        stores: this.#pipelineStores,
         upstream: this.#o.upstream,
         account: { waId, credentials },
         fence: { generation: assigned.generation, shard: assigned.shard, shards: map.generation.shards, epoch: assigned.epoch },
