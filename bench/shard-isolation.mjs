@@ -1,19 +1,20 @@
 // Does a failure stay in its shard? p99 send latency of the other shards before and after kill -9 of
 // one shard's primary, next to the same comparison with no fault at all (the noise floor).
 //
-//   npm run build && node bench/shard-isolation.mjs [--runs 3] [--rate 100]
+//   npm run build && node bench/shard-isolation.mjs [--runs 3] [--rate 100] [--db <postgres or mysql url>]
 //
-// Each run: `shardgate cluster up --shards 4 --coreapps 5` on SQLite, `rate` messages/s to 200
+// Each run: `shardgate cluster up --shards 4 --coreapps 5` on SQLite (or a fresh database on the
+// server of --db), `rate` messages/s to 200
 // recipients from this process, 15 s of warm-up and traffic, then two adjacent 10 s windows. In a
 // *fault* run the primary of shard 2 is killed at the boundary; in a *control* run nothing happens.
 // Latency = request start → arrival at the simulator, for messages of shards 0, 1, 3. Reports the
 // after/before p99 ratio of both kinds; writes bench/results/shard-isolation.json.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { freshDatabase } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { shardOf } = await import(join(root, 'dist/core/shard-hash.js'));
@@ -23,6 +24,7 @@ const arg = (name, fallback) => {
 };
 const runs = Number(arg('runs', process.argv.includes('--quick') ? 1 : 3));
 const rate = Number(arg('rate', 100));
+const db = arg('db', null);
 const WINDOW_MS = 10_000;
 const ADMIN_PASSWORD = 'Bench-admin-Passw0rd!';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)); // pacing and the windows themselves, not synchronization
@@ -39,8 +41,9 @@ function p99(values) {
 }
 
 async function runOne(fault) {
-  const dir = mkdtempSync(join(tmpdir(), 'shardgate-iso-bench-'));
-  const cluster = spawn(process.execPath, ['bin/shardgate.js', 'cluster', 'up', '--data', dir, '--port', '0', '--shards', '4', '--coreapps', '5', '--sim-args', '--receipt-delay-ms 20 --read-delay-ms 20'], {
+  const database = await freshDatabase(db);
+  const dir = database.dir;
+  const cluster = spawn(process.execPath, ['bin/shardgate.js', 'cluster', 'up', '--data', dir, '--database-url', database.url, '--port', '0', '--shards', '4', '--coreapps', '5', '--sim-args', '--receipt-delay-ms 20 --read-delay-ms 20'], {
     cwd: root,
     env: { ...process.env, SHARDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, SHARDGATE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -110,7 +113,7 @@ async function runOne(fault) {
   } finally {
     cluster.kill('SIGINT');
     await new Promise((resolve) => (cluster.exitCode !== null ? resolve() : cluster.once('exit', resolve)));
-    rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
@@ -125,5 +128,5 @@ for (let i = 0; i < runs; i++) {
 const summary = (fault) => results.filter((r) => r.fault === fault).map((r) => r.ratio);
 console.log(`\nafter/before p99 of the other shards — kill -9 of shard 2: ${summary(true).join(', ')}; no fault (noise floor): ${summary(false).join(', ')}`);
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'shard-isolation.json'), `${JSON.stringify({ runs, rate, results }, null, 2)}\n`);
+writeFileSync(join(root, 'bench', 'results', 'shard-isolation.json'), `${JSON.stringify({ runs, rate, dialect: db === null ? 'sqlite' : new URL(db).protocol.replace(/:$/, ''), results }, null, 2)}\n`);
 process.exit(results.every((r) => r.errors === 0 && r.checker_ok) ? 0 : 1);
