@@ -4,10 +4,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Pool, request } from 'undici';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -164,25 +164,35 @@ export async function baseline(total, concurrency) {
   return { req_per_s: Math.round(result.perSecond) };
 }
 
-/** A webhook receiver counting deliveries (by event id, so redeliveries count once). */
+/**
+ * A webhook receiver counting deliveries (by event id, so redeliveries count once), on its own thread
+ * (bench/webhook-receiver-thread.mjs) so that it does not slow the load generator's event loop.
+ */
 export async function webhookReceiver() {
-  const seen = new Set();
-  const state = { count: 0, deliveries: 0 };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      state.deliveries++;
-      if (process.env.BENCH_DEBUG) console.log("hook", req.headers["x-shardgate-event-id"]);
-      const id = String(req.headers['x-shardgate-event-id'] ?? state.deliveries);
-      if (!seen.has(id)) {
-        seen.add(id);
-        state.count++;
-      }
-      res.writeHead(200).end();
-    });
+  const counters = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(new URL('./webhook-receiver-thread.mjs', import.meta.url), { workerData: { counters: counters.buffer } });
+  const port = await new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (m) => resolve(m.port));
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { state, url: `http://127.0.0.1:${server.address().port}/webhook`, close: () => new Promise((resolve) => server.close(resolve)) };
+  const state = {
+    get count() {
+      return Atomics.load(counters, 0);
+    },
+    get deliveries() {
+      return Atomics.load(counters, 1);
+    },
+  };
+  return {
+    state,
+    url: `http://127.0.0.1:${port}/webhook`,
+    close: async () => {
+      const closed = new Promise((resolve) => worker.once('message', resolve));
+      worker.postMessage('close');
+      await closed;
+      await worker.terminate();
+    },
+  };
 }
 
 /**

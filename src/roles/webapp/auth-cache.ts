@@ -15,6 +15,22 @@ interface Entry {
 
 export class AuthCache {
   readonly #entries = new Map<string, Entry>();
+  /** Verifications in flight, by token hash: requests arriving meanwhile wait for the same one. */
+  readonly #verifying = new Map<string, Promise<ApiUser>>();
+
+  /**
+   * Runs `verify` for a token unless a verification of it is already in flight, whose outcome is then
+   * shared. Without this, every request of a busy client that arrives while its token is being
+   * re-verified queries the store again: with a slow database those queries outrun the pool and the
+   * API stalls (the fault suite's 500 ms database latency).
+   */
+  singleFlight(tokenHash: string, verify: () => Promise<ApiUser>): Promise<ApiUser> {
+    const running = this.#verifying.get(tokenHash);
+    if (running !== undefined) return running;
+    const verification = verify().finally(() => this.#verifying.delete(tokenHash));
+    this.#verifying.set(tokenHash, verification);
+    return verification;
+  }
 
   /** The cached user of a token still fresh at `nowMs`, else undefined. */
   get(tokenHash: string, nowMs: number): ApiUser | undefined {

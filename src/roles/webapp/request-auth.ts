@@ -30,8 +30,11 @@ export async function authenticateBearer(header: string | undefined, users: User
   const token = match[1] as string;
   if (!looksLikeToken(token)) throw denied('the bearer token is malformed');
   const tokenHash = hashToken(token);
-  const cached = cache?.get(tokenHash, clock.nowMs());
-  if (cached !== undefined) return cached;
+  if (cache === undefined) return verifyToken(tokenHash, users, clock);
+  return cache.get(tokenHash, clock.nowMs()) ?? cache.singleFlight(tokenHash, () => verifyToken(tokenHash, users, clock, cache));
+}
+
+async function verifyToken(tokenHash: string, users: UserStore, clock: Clock, cache?: AuthCache): Promise<ApiUser> {
   const record = await users.findToken(tokenHash);
   if (record === null) throw denied('the bearer token is unknown');
   if (record.revoked) throw denied('the bearer token was revoked (logged out, or the password changed)');

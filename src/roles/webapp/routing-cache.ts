@@ -20,6 +20,9 @@ export class RoutingCache {
   readonly #stores: Stores;
   readonly #clock: Clock;
   #cached: { readonly routing: Routing; readonly atMs: number } | null = null;
+  #reading: Promise<Routing> | null = null;
+  /** Counts invalidations, so that a read begun before one is not cached after it. */
+  #generation = 0;
 
   constructor(stores: Stores, clock: Clock) {
     this.#stores = stores;
@@ -29,14 +32,30 @@ export class RoutingCache {
   async get(): Promise<Routing> {
     const now = this.#clock.nowMs();
     if (this.#cached !== null && now - this.#cached.atMs < routingCacheMs) return this.#cached.routing;
+    // One read at a time: the requests arriving while it runs share it (a slow database must not
+    // receive a read per request).
+    if (this.#reading === null) {
+      const reading: Promise<Routing> = this.#read(now).finally(() => {
+        if (this.#reading === reading) this.#reading = null;
+      });
+      this.#reading = reading;
+    }
+    return this.#reading;
+  }
+
+  async #read(now: number): Promise<Routing> {
+    const generation = this.#generation;
     const [stored, map] = await Promise.all([this.#stores.settings.get(ACCOUNT_SETTINGS_KEY), this.#stores.shardMap.current()]);
     const routing = { account: accountFromStored(stored), map };
-    this.#cached = routing.account?.state === 'registered' && map !== null ? { routing, atMs: now } : null;
+    // A read that began before an invalidation may be stale: answer with it, but do not keep it.
+    if (generation === this.#generation) this.#cached = routing.account?.state === 'registered' && map !== null ? { routing, atMs: now } : null;
     return routing;
   }
 
-  /** Forget the cached answer (this webapp just changed the account). */
+  /** Forget the cached answer (this webapp just changed the account, or a generation was retired). */
   invalidate(): void {
     this.#cached = null;
+    this.#reading = null;
+    this.#generation++;
   }
 }
