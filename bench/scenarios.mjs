@@ -177,9 +177,25 @@ function steadyClient(cluster, rate) {
   return { state, stop: async () => { state.running = false; await done; await sleep(200); } };
 }
 
+/**
+ * Sets the failure-detection intervals and waits until every master judges by them: a shortened
+ * `unhealthy_interval` is phased in over one old interval (docs/control-plane.md), so a kill right
+ * after the change would be detected by the old threshold.
+ */
 async function setIntervals(cluster, heartbeat, unhealthy) {
   const r = await call(cluster.api, 'PATCH', '/v1/settings/application', cluster.headers, JSON.stringify({ heartbeat_interval: heartbeat, unhealthy_interval: unhealthy }));
   if (r.status !== 200) throw new Error(`PATCH intervals: ${r.status} ${JSON.stringify(r.body)}`);
+  const { HttpClusterTransport } = await import(new URL('../dist/adapters/http/internal-api.js', import.meta.url).href);
+  const transport = new HttpClusterTransport(cluster.file.cluster_secret);
+  try {
+    const masters = cluster.file.nodes.filter((n) => n.role === 'master');
+    await waitUntil('the new intervals in force on every master', async () => {
+      const answers = await Promise.all(masters.map((m) => transport.status(m.internal_url).catch(() => null)));
+      return answers.every((a) => a !== null && a.heartbeat_ms === Math.round(heartbeat * 1000) && a.unhealthy_ms === Math.round(unhealthy * 1000)) || undefined;
+    }, 30_000, 50);
+  } finally {
+    await transport.close();
+  }
 }
 
 /** The first send of shard 0 under an epoch that began after `afterMs`, as the simulator saw it. */
@@ -201,7 +217,6 @@ export async function failover({ kills = 10, fast = false, rate = 100, db = null
   const times = [];
   try {
     if (fast) await setIntervals(cluster, 0.2, 1);
-    await sleep(1_500); // settle at the new intervals under load before the first kill (pacing)
     for (let k = 0; k < kills; k++) {
       const before = await cluster.primaryOf(0);
       const killedAt = Date.now();

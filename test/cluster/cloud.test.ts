@@ -148,6 +148,88 @@ describe.skipIf(postgres.skipReason !== null)('postgres: the Cloud API adapter t
   });
 });
 
+describe('sqlite: the Cloud API adapter through the control plane', () => {
+  it('kill -9 the primary master, SIGTERM the primary coreapp (handover), then kill every master and start one again, all while sending: no API error, each message accepted once, in order, every status delivered', async () => {
+    const seed = testSeed();
+    onTestFailed(() => console.error(`cloud control-plane test failed with SEED=${seed}`));
+    const graph = new FakeGraphApi({ phoneNumberId: PHONE_NUMBER_ID, token: TOKEN, appSecret: APP_SECRET, seed, rateLimitRate: 0.02, serverErrorRate: 0.02 });
+    await graph.start();
+    const business = new BusinessWebhook();
+    await business.start();
+    try {
+      await withCluster(sqlite, { masters: 2, coreapps: 2, shards: 1, cloudEnv: cloudEnv(graph.url) }, async (cluster) => {
+        graph.setWebhookUrl(`${cluster.file.api_url}/cloud/webhook`);
+        expect((await cluster.api('PATCH', '/v1/settings/application', { webhooks: { url: business.url } })).status).toBe(200);
+        const recipients = Array.from({ length: 20 }, (_, i) => `1631555${String(6000 + i).padStart(4, '0')}`);
+        const token = await cluster.token();
+        let stop = false;
+        // 20 recipients, one request in flight each, a message every 100 ms each: about 200 msg/s,
+        // below the adapter's 400/s, so the backlog stays small and every step happens under traffic.
+        const sending = (async () => {
+          const sent = new Map<string, string[]>(recipients.map((r) => [r, []]));
+          const errors: string[] = [];
+          await Promise.all(recipients.map(async (to, k) => {
+            for (let i = 0; !stop; i++) {
+              const response = await fetch(`${cluster.file.api_url}/v1/messages`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+                body: JSON.stringify({ to, type: 'text', text: { body: `${to} #${i}` } }),
+              });
+              const body = (await response.json()) as { messages?: { id: string }[] };
+              const id = body.messages?.[0]?.id;
+              if (response.status !== 201 || id === undefined) errors.push(`${response.status} ${JSON.stringify(body)}`);
+              else sent.get(to)?.push(id);
+              await new Promise((resolve) => setTimeout(resolve, 90 + k)); // pacing of the load, not synchronization
+            }
+          }));
+          return { sent, errors };
+        })();
+        const upstreamAtLeast = (n: number) => waitFor(`${n} messages at the fake Graph API`, () => graph.accepted.length >= n, 60_000, 20);
+
+        await upstreamAtLeast(200);
+        const master = await cluster.primaryMaster();
+        cluster.kill9(cluster.nameOf(master.node_id));
+        await waitFor('the other master to hold the lease', async () => {
+          const holder = (await cluster.topology()).lease?.holder;
+          return holder !== undefined && holder !== null && holder !== master.node_id;
+        }, 15_000, 20);
+
+        await upstreamAtLeast(graph.accepted.length + 200);
+        const before = await cluster.waitForPrimary(0);
+        cluster.signal(cluster.nameOf(before.node_id), 'SIGTERM');
+        const after = await cluster.waitForPrimary(0, 15_000, before.node_id);
+
+        await upstreamAtLeast(graph.accepted.length + 200);
+        const survivor = await cluster.primaryMaster();
+        cluster.kill9(cluster.nameOf(survivor.node_id));
+        const leaderlessFrom = graph.accepted.length;
+        await upstreamAtLeast(leaderlessFrom + 200); // the primary coreapp goes on without any master
+        const restarted = await cluster.startMaster();
+        await waitFor('the restarted master to hold the lease', async () => (await cluster.topology()).lease?.holder === restarted.nodeId, 15_000, 20);
+        await upstreamAtLeast(graph.accepted.length + 100);
+        stop = true;
+        const run = await sending;
+
+        expect(run.errors.slice(0, 3)).toEqual([]);
+        const ids = [...run.sent.values()].flat();
+        await waitFor('every message at the fake Graph API', () => new Set(graph.accepted.map((m) => m.opaque)).size >= ids.length, 60_000, 200);
+        await waitFor('sent, delivered and read for every message at the business webhook', () => ids.every((id) => business.statuses.get(id)?.join() === 'sent,delivered,read'), 60_000, 200);
+        expect(graph.duplicates()).toEqual(new Map());
+        expect(graph.accepted).toHaveLength(ids.length);
+        const arrived = graph.byRecipient();
+        for (const to of recipients) expect(arrived.get(to), `order for ${to}`).toEqual(run.sent.get(to));
+        expect((await cluster.topology()).nodes.find((n) => n.node_id === after.node_id)?.gateway_status).toBe('connected');
+        expect(await cluster.events('failover')).toEqual([]);
+        expect(business.problems.slice(0, 3)).toEqual([]);
+        process.stdout.write(`CLOUD control plane: ${ids.length} messages through a master kill -9, a SIGTERM handover and every master down (from the ${leaderlessFrom}th message upstream) until one restarted; 0 API errors, 0 duplicates\n`);
+      });
+    } finally {
+      await business.stop();
+      await graph.stop();
+    }
+  });
+});
+
 describe('sqlite: the Cloud API adapter on a cluster', () => {
   it('a shard-count change 2 → 4 while sending: each message accepted once, in order per recipient, every status delivered', async () => {
     const seed = testSeed();

@@ -129,6 +129,7 @@ export class MasterNode {
             // The intervals in force (a shortened threshold is phased in: docs/control-plane.md).
             heartbeat_ms: intervals.heartbeatMs,
             unhealthy_ms: intervals.unhealthyMs,
+            db_liveness_ms: intervals.dbLivenessMs,
           };
         },
     });

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { HttpClusterTransport } from '../../../src/adapters/http/internal-api.js';
 import { openDatabase } from '../../../src/adapters/kysely/database.js';
 import { createKyselyStores } from '../../../src/adapters/kysely/kysely-stores.js';
 import { migrateToLatest } from '../../../src/adapters/kysely/migrate.js';
@@ -304,9 +305,34 @@ export class FaultCluster {
   }
 
   /** Settings for the scenario (fast failure detection unless given otherwise) and the webhook URL. */
+  /**
+   * Applies settings, and waits until every live master judges by the failure-detection intervals
+   * given: a shortened `unhealthy_interval` is phased in (the old value stays the floor for one old
+   * interval, docs/control-plane.md), and a fault injected before that would be detected late.
+   */
   async configure(settings: Record<string, unknown>): Promise<void> {
     const answer = await this.api('PATCH', '/v1/settings/application', settings);
     if (answer.status !== 200) throw new Error(`settings refused: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const heartbeat = settings['heartbeat_interval'];
+    const unhealthy = settings['unhealthy_interval'];
+    const dbLiveness = settings['db_liveness_interval'];
+    if (typeof heartbeat !== 'number' || typeof unhealthy !== 'number' || typeof dbLiveness !== 'number') return;
+    const transport = new HttpClusterTransport(SECRET);
+    try {
+      const masters = this.nodes.filter((n) => n.role === 'master' && n.alive);
+      await waitFor('the new failure-detection intervals in force on every master', async () => {
+        const answers = await Promise.all(masters.map((m) => transport.status(`http://127.0.0.1:${m.internalPort}`).catch(() => null)));
+        return answers.every(
+          (a) =>
+            a !== null &&
+            a['heartbeat_ms'] === Math.round(heartbeat * 1_000) &&
+            a['unhealthy_ms'] === Math.max(Math.round(unhealthy * 1_000), 3 * Math.round(heartbeat * 1_000)) &&
+            a['db_liveness_ms'] === Math.round(dbLiveness * 1_000),
+        );
+      }, 30_000, 50);
+    } finally {
+      await transport.close();
+    }
   }
 
   /** Copies every node's log (and the simulator's) to `dir`. */
