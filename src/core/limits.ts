@@ -224,6 +224,8 @@ export const webhookPollIntervalMsDefault = 250;
 export const webhookStopDrainMs = 5_000;
 /** A finished webhook's outcome waits at most this long for the others in flight, to be recorded in one commit with them. */
 export const webhookOutcomeLingerMs = 5;
+/** While webhooks are in flight, the dispatcher looks for contacts with new callbacks at most this often. */
+export const webhookHeadsRescanMs = 100;
 /** Due callbacks (one per contact) read from the queue per shard in one query. */
 export const webhookHeadsReadMax = 1_000;
 

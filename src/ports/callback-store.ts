@@ -40,6 +40,12 @@ export interface CallbackStore {
    * ordered by seq, at most `limit`.
    */
   due(shard: number, nowMs: number, limit: number): Promise<readonly StoredCallback[]>;
+  /**
+   * The head of each contact's queue — its oldest pending callback, in whichever shard, due or not —
+   * for the contacts given (those without one are left out); one indexed lookup per contact, however
+   * long the queues.
+   */
+  headsOf(contacts: readonly string[]): Promise<readonly StoredCallback[]>;
   markDelivered(seq: number): Promise<boolean>;
   /** Marks the pending ones of `seqs` delivered in one statement per store batch; returns how many changed. */
   markDeliveredMany(seqs: readonly number[]): Promise<number>;

@@ -11,6 +11,9 @@
  *     it already received (per-recipient order);
  *   - connections_exceeded: two connections held one (account, shard) at once (I1). The simulator
  *     replaces the older connection before it opens the newer one, so this is its self-check.
+ *   - epoch_shared: a node connected under an epoch another node already held for the shard (I1: a
+ *     promotion always raises the epoch, so one epoch has one owner; two nodes under one epoch replace
+ *     each other's connections without any stale send, and only this shows that fencing is gone).
  * Duplicates are counted but are not violations: a promoted coreapp re-sends what was not acked and
  * the network de-duplicates by id (I3 holds because the duplicate is never delivered).
  */
@@ -21,7 +24,7 @@ import type { SendMessage } from '../core/upstream-protocol.js';
 
 export type CheckerVerdict = 'sent' | 'duplicate' | 'misrouted' | 'stale_epoch' | 'overloaded';
 
-export type ViolationKind = 'misrouted' | 'stale_epoch_send' | 'order_violation' | 'connections_exceeded';
+export type ViolationKind = 'misrouted' | 'stale_epoch_send' | 'order_violation' | 'connections_exceeded' | 'epoch_shared';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -108,6 +111,7 @@ export interface CheckerSnapshot {
   readonly max_connections_per_shard: number;
   readonly order_violations: number;
   readonly connections_exceeded: number;
+  readonly epochs_shared: number;
   readonly message_ids_full: boolean;
   readonly activity: ActivityCounters;
   readonly per_shard: readonly ShardCounts[];
@@ -148,6 +152,9 @@ export class SimChecker {
   private staleEpochSends = 0;
   private orderViolations = 0;
   private connectionsExceeded = 0;
+  private epochsShared = 0;
+  /** Per (account, shard): the node that first held each epoch (the newest `simEpochsReportedMax`). */
+  private readonly epochOwners = new Map<string, Map<number, string>>();
   private maxConnectionsPerShard = 0;
   private readonly idsMax: number;
   /** Counters of what happened; the simulator increments them directly. */
@@ -212,6 +219,22 @@ export class SimChecker {
         details: `${counts.connections_open} connections hold shard ${shard} at once`,
       });
     }
+    if (node === null) return;
+    const key = `${account}\u0000${shard}`;
+    const owners = this.epochOwners.get(key) ?? new Map<number, string>();
+    this.epochOwners.set(key, owners);
+    const owner = owners.get(epoch);
+    if (owner === undefined) {
+      owners.set(epoch, node);
+      if (owners.size > simEpochsReportedMax) owners.delete(Math.min(...owners.keys()));
+    } else if (owner !== node) {
+      this.epochsShared += 1;
+      this.record({
+        kind: 'epoch_shared', at_ms: nowMs, account, shard, shards, epoch, node,
+        message_id: null, recipient: null, seq: null,
+        details: `${node} connected under epoch ${epoch} of shard ${shard}, which ${owner} held: two owners of one epoch`,
+      });
+    }
   }
 
   private countEpochSend(counts: ShardCounts, o: SendObservation): void {
@@ -255,7 +278,7 @@ export class SimChecker {
   }
 
   snapshot(): CheckerSnapshot {
-    const violationsTotal = this.misrouted + this.staleEpochSends + this.orderViolations + this.connectionsExceeded;
+    const violationsTotal = this.misrouted + this.staleEpochSends + this.orderViolations + this.connectionsExceeded + this.epochsShared;
     const perShard = [...this.shards.values()]
       .map((c) => ({ ...c, epochs: c.epochs.map((e) => ({ ...e })) }))
       .sort((a, b) => (a.account === b.account ? a.shard - b.shard : a.account < b.account ? -1 : 1));
@@ -269,6 +292,7 @@ export class SimChecker {
       max_connections_per_shard: this.maxConnectionsPerShard,
       order_violations: this.orderViolations,
       connections_exceeded: this.connectionsExceeded,
+      epochs_shared: this.epochsShared,
       message_ids_full: this.ids.size >= this.idsMax,
       activity: { ...this.activity, handshakes_refused: { ...this.activity.handshakes_refused } },
       per_shard: perShard,
@@ -294,6 +318,7 @@ export class SimChecker {
     this.staleEpochSends = 0;
     this.orderViolations = 0;
     this.connectionsExceeded = 0;
+    this.epochsShared = 0;
     this.activity = emptyActivity();
     this.maxConnectionsPerShard = 0;
     for (const [key, c] of this.shards) {

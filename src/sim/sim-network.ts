@@ -612,6 +612,7 @@ export class SimNetwork {
       max_connections_per_shard: snapshot.max_connections_per_shard,
       order_violations: snapshot.order_violations,
       connections_exceeded: snapshot.connections_exceeded,
+      epochs_shared: snapshot.epochs_shared,
       inbound_unacked: inboundUnacked,
       receipts_pending: receiptsPending,
       receipts_scheduled: this.deliveredQueue.length + this.readQueue.length,

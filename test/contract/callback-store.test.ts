@@ -69,6 +69,22 @@ for (const target of CONTRACT_TARGETS) {
       expect(await callbacks.enqueueMany([])).toBe(0);
     });
 
+    it('headsOf gives the oldest pending callback of each contact given, in any shard, due or not', async () => {
+      const [s1, s2] = [lane(), lane()];
+      const contact = `c-${n}`;
+      const older = await enqueue(callback(s1, 'x', { contact }));
+      const newer = await enqueue(callback(s2, 'x', { contact, createdAtMs: T0 + 60_000 }));
+      const other = callback(s2, 'y', { createdAtMs: T0 + 60_000 });
+      await enqueue(other);
+      const heads = await callbacks.headsOf([contact, other.contact, 'nobody', contact]);
+      expect(heads.map((c) => c.seq).sort((a, b) => a - b)).toEqual([older, (await callbacks.headsOf([other.contact]))[0]?.seq].sort((a, b) => (a ?? 0) - (b ?? 0)));
+      expect(await callbacks.markDelivered(older)).toBe(true);
+      expect((await callbacks.headsOf([contact])).map((c) => [c.seq, c.shard, c.nextAttemptAtMs])).toEqual([[newer, s2, T0 + 60_000]]);
+      expect(await callbacks.markDead(newer, 'gone')).toBe(true);
+      expect(await callbacks.headsOf([contact])).toEqual([]);
+      expect(await callbacks.headsOf([])).toEqual([]);
+    });
+
     it('markDeliveredMany marks only pending callbacks and counts them', async () => {
       const shard = lane();
       const seqs = [await enqueue(callback(shard, 'a')), await enqueue(callback(shard, 'b')), await enqueue(callback(shard, 'c'))];

@@ -86,6 +86,26 @@ describe('SimChecker', () => {
     expect(report.per_shard[0]).toMatchObject({ connections_open: 2, connections_max: 2, connections_total: 3 });
   });
 
+  it('one owner per epoch: the same node may reconnect under its epoch; another node under it is epoch_shared', () => {
+    checker.connectionOpened(ACCOUNT, 0, 4, 1, 'n1', 0);
+    checker.connectionClosed(ACCOUNT, 0);
+    checker.connectionOpened(ACCOUNT, 0, 4, 1, 'n1', 1);
+    checker.connectionClosed(ACCOUNT, 0);
+    checker.connectionOpened(ACCOUNT, 1, 4, 1, 'n2', 1); // another shard: its own epochs
+    checker.connectionClosed(ACCOUNT, 1);
+    checker.connectionOpened(ACCOUNT, 0, 4, 2, 'n2', 2);
+    checker.connectionClosed(ACCOUNT, 0);
+    checker.connectionOpened(ACCOUNT, 0, 4, 3, null, 3); // no node named: nothing to compare
+    checker.connectionClosed(ACCOUNT, 0);
+    expect(checker.snapshot()).toMatchObject({ ok: true, epochs_shared: 0 });
+    checker.connectionOpened(ACCOUNT, 0, 4, 2, 'n1', 4);
+    const report = checker.snapshot();
+    expect(report).toMatchObject({ ok: false, epochs_shared: 1, violations_total: 1 });
+    expect(report.violations[0]).toMatchObject({ kind: 'epoch_shared', shard: 0, epoch: 2, node: 'n1' });
+    checker.reset();
+    expect(checker.snapshot().epochs_shared).toBe(0);
+  });
+
   it('refuses new ids when full but still recognises duplicates', () => {
     const small = new SimChecker(1);
     const to = recipientOn(random, 0, shards);

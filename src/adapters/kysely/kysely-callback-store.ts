@@ -75,6 +75,24 @@ export class KyselyCallbackStore implements CallbackStore {
     return rows.map(toStoredCallback);
   }
 
+  async headsOf(contacts: readonly string[]): Promise<readonly StoredCallback[]> {
+    if (contacts.length > storeBatchSizeMax) throw new Error(`headsOf takes at most ${storeBatchSizeMax} contacts, got ${contacts.length}`);
+    const heads: StoredCallback[] = [];
+    for (const contact of new Set(contacts)) {
+      // The (contact, state, seq) index answers this with one lookup.
+      const row = await this.#database.db
+        .selectFrom('callbacks')
+        .selectAll()
+        .where('contact', '=', contact)
+        .where('state', '=', 'pending')
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      if (row !== undefined) heads.push(toStoredCallback(row));
+    }
+    return heads;
+  }
+
   async markDelivered(seq: number): Promise<boolean> {
     return (await this.markDeliveredMany([seq])) > 0;
   }

@@ -45,6 +45,13 @@ export class MemoryCallbackStore implements CallbackStore {
     return found;
   }
 
+  async headsOf(contacts: readonly string[]): Promise<readonly StoredCallback[]> {
+    const wanted = new Set(contacts);
+    const heads = new Map<string, StoredCallback>();
+    for (const row of this.#rows) if (row.state === 'pending' && wanted.has(row.contact) && !heads.has(row.contact)) heads.set(row.contact, row);
+    return [...heads.values()];
+  }
+
   async markDelivered(seq: number): Promise<boolean> {
     return this.#updatePending(seq, (row) => ({ ...row, state: 'delivered' }));
   }

@@ -23,7 +23,7 @@ import { createHmac } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { callbackBackoffMs, type ApplicationSettings } from '../../core/app-settings.js';
-import { coreappStoreRetryDelayMs, storeBatchSizeMax, webhookHeadsReadMax, webhookOutcomeLingerMs, webhookPollIntervalMsDefault, webhookRequestTimeoutMsDefault, webhookStopDrainMs } from '../../core/limits.js';
+import { coreappStoreRetryDelayMs, storeBatchSizeMax, webhookHeadsReadMax, webhookHeadsRescanMs, webhookOutcomeLingerMs, webhookPollIntervalMsDefault, webhookRequestTimeoutMsDefault, webhookStopDrainMs } from '../../core/limits.js';
 import type { StoredCallback } from '../../ports/callback-store.js';
 import type { Stores } from '../../ports/stores.js';
 import { WakeSignal } from './wake-signal.js';
@@ -140,8 +140,13 @@ export class WebhookDispatcher {
     // Finished requests whose outcome is not recorded yet do not count: only requests still running do.
     let capacity = settings.webhooks.max_concurrent_requests - (this.#inFlight.size - this.#outcomes.length);
     if (url === null || capacity <= 0) return lingerMs;
-    const stale = this.#headsStale || Date.now() - this.#headsAtMs >= this.#pollMs;
-    if ((this.#heads.length === 0 && stale) || Date.now() - this.#headsAtMs >= this.#pollMs) await this.#readHeads();
+    // The full read of every shard's heads scans the pending callbacks, so under a backlog it is
+    // rationed: the contacts just delivered get their next callback by `#refillHeads` instead, and
+    // new contacts are looked for at once only when nothing is in flight, else at most every
+    // `webhookHeadsRescanMs` (and every poll interval in any case).
+    const sinceRead = Date.now() - this.#headsAtMs;
+    const rescan = this.#headsStale && (this.#inFlight.size === 0 || sinceRead >= webhookHeadsRescanMs);
+    if ((this.#heads.length === 0 && rescan) || sinceRead >= this.#pollMs) await this.#readHeads();
     while (capacity > 0 && this.#heads.length > 0 && this.#state === 'running') {
       const callback = this.#heads.shift() as StoredCallback;
       if (this.#inFlight.has(callback.seq) || this.#contactsInFlight.has(callback.contact)) continue;
@@ -231,7 +236,6 @@ export class WebhookDispatcher {
     });
     this.#outcomes.splice(0, outcomes.length);
     this.#firstOutcomeAtMs = Date.now();
-    this.#headsStale = true;
     for (const { callback, error, aborted } of outcomes) {
       this.#inFlight.delete(callback.seq);
       this.#contactsInFlight.delete(callback.contact);
@@ -239,6 +243,22 @@ export class WebhookDispatcher {
         this.#log.warn({ eventId: callback.eventId, attempts: callback.attempts + 1, error }, 'webhook not delivered; will retry');
       }
     }
+    if (this.#state === 'running') await this.#refillHeads(outcomes.filter((o) => o.error === null).map((o) => o.callback.contact), now);
+  }
+
+  /**
+   * The next callback of each contact just delivered becomes its head: look those up (one indexed
+   * lookup each) and put the due ones of this node's shards first, rather than reading every head
+   * again. A contact whose head is now in another shard, or not due, is left to the full read.
+   */
+  async #refillHeads(contacts: readonly string[], now: number): Promise<void> {
+    if (contacts.length === 0) return;
+    const shards = new Set(this.#o.shards());
+    const listed = new Set(this.#heads.map((c) => c.contact));
+    const next = (await this.#o.stores.callbacks.headsOf(contacts.filter((c) => !listed.has(c))))
+      .filter((c) => shards.has(c.shard) && c.nextAttemptAtMs <= now && !this.#contactsInFlight.has(c.contact))
+      .sort((a, b) => a.seq - b.seq);
+    this.#heads = [...next, ...this.#heads];
   }
 
   async #drain(): Promise<void> {

@@ -6,7 +6,7 @@
  *
  * | id | observed as |
  * |---|---|
- * | I1 | the simulator's `max_connections_per_shard` ≤ 1 and no `connections_exceeded` violation |
+ * | I1 | the simulator's `max_connections_per_shard` ≤ 1, no `connections_exceeded` and no `epochs_shared` (two nodes under one epoch) |
  * | I2 | every id answered 201 arrived upstream (polled until a deadline) |
  * | I3 | no Idempotency-Key answered with two different ids (a retry that created a second message) |
  * | I4 | no stale-epoch send (simulator) |
@@ -36,6 +36,7 @@ export interface SimReport {
   readonly misrouted: number;
   readonly order_violations: number;
   readonly connections_exceeded: number;
+  readonly epochs_shared: number;
   readonly max_connections_per_shard: number;
   readonly violations: readonly { kind: string; message_id: string | null; node: string | null; epoch: number | null; details: string }[];
 }
@@ -204,8 +205,12 @@ async function collectViolations(cluster: FaultCluster, load: HistoryLoad, webho
   }
 
   // I1, I4, order: the network's own record.
-  if (sim.max_connections_per_shard > 1 || sim.connections_exceeded > 0) {
-    v.push({ invariant: 'I1 one connection per shard', details: `max ${sim.max_connections_per_shard} connections held one shard; ${sim.connections_exceeded} times exceeded`, messages: [] });
+  if (sim.max_connections_per_shard > 1 || sim.connections_exceeded > 0 || sim.epochs_shared > 0) {
+    v.push({
+      invariant: 'I1 one connection per shard',
+      details: `max ${sim.max_connections_per_shard} connections held one shard; ${sim.connections_exceeded} times exceeded; ${sim.epochs_shared} connections under an epoch another node held`,
+      messages: [],
+    });
   }
   if (sim.stale_epoch_sends > 0) {
     const stale = sim.violations.filter((x) => x.kind === 'stale_epoch_send');
