@@ -138,15 +138,7 @@ export class KyselyMessageStore implements MessageStore {
   }
 
   async recordStatus(id: string, status: StatusUpdate, nowMs: number, errorCode?: number): Promise<boolean> {
-    const from = statusesBefore(status);
-    const errorColumn = status === 'failed' ? { error_code: errorCode ?? null } : {};
-    const result = await this.#database.db
-      .updateTable('messages')
-      .set({ status, updated_at_ms: nowMs, ...errorColumn })
-      .where('id', '=', id)
-      .where('status', 'in', from)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return (await this.recordStatuses([{ id, status, errorCode }], nowMs)) > 0;
   }
 
   async recordStatuses(changes: readonly StatusChange[], nowMs: number): Promise<number> {
