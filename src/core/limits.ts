@@ -200,6 +200,10 @@ export const coreappStoreRetryDelayMs = 500;
 export const coreappStopDrainMs = 5_000;
 /** A loop turn this much later than expected (or one heartbeat interval, if shorter) is an event-loop pause: ownership is re-checked before sending. */
 export const coreappPauseRecheckMs = 1_000;
+/** The coreapp's event-loop stall monitor ticks this often (src/roles/coreapp/loop-stall-monitor.ts). */
+export const coreappLoopTickMs = 20;
+/** …and remembers this many recent stalls (each longer than one tick). */
+export const coreappLoopStallsKeptMax = 256;
 
 /** The upstream adapters (src/adapters/upstream). */
 /** Time allowed to open the WebSocket and receive `welcome`. */

@@ -208,32 +208,77 @@ describe('ShardWorker rules', () => {
     expect((await stores.messages.countByStatus()).accepted).toBe(6);
   });
 
-  it('paused between reading messages and writing them to the socket: re-checks the map and sends nothing once the shard moved on', async () => {
-    const recipients = recipientsOn(digits, 0, 1, 3);
-    await acceptMessages(stores, fence, recipients, 3, 'p');
-    // The first read of waiting messages stalls (as a process stopped mid-read would), while another
-    // coreapp is promoted for the shard; then it completes, later than one heartbeat interval.
+  /**
+   * A worker whose first read of waiting messages is held at a gate the test opens, with a map-read
+   * counter; `onRelease` runs in the read right after the gate opens (before it returns).
+   */
+  function gatedWorker(patch: Record<string, unknown>, onRelease: () => void = () => undefined) {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    let stalled = false;
-    let stalledAt = 0;
+    const state = { stalled: false, stalledAt: 0, mapReads: 0 };
     const messages = override(stores.messages, {
       pending: async (...args: Parameters<Stores['messages']['pending']>) => {
-        if (!stalled) {
-          stalled = true;
-          stalledAt = Date.now();
+        if (!state.stalled) {
+          state.stalled = true;
+          state.stalledAt = Date.now();
           await gate;
+          onRelease();
         }
         return stores.messages.pending(...args);
       },
     });
-    const fast = settingsWith({ heartbeat_interval: 0.1, unhealthy_interval: 1 });
-    worker = new ShardWorker({ stores: withPipeline(stores, { messages }), upstream, account: { waId: '15550004444', credentials: 'c' }, fence, nodeId: 'node-a', settings: () => fast, pollIntervalMs: 10 });
-    const started = worker.start(); // resolves after the first turn, which is the one stalled here
-    await waitUntil(() => stalled, 'the first read to stall');
+    const shardMap = override(stores.shardMap, {
+      current: async () => {
+        state.mapReads += 1;
+        return stores.shardMap.current();
+      },
+    });
+    const tuned = settingsWith(patch);
+    worker = new ShardWorker({ stores: { ...withPipeline(stores, { messages }), shardMap }, upstream, account: { waId: '15550004444', credentials: 'c' }, fence, nodeId: 'node-a', settings: () => tuned, pollIntervalMs: 10 });
+    const started = worker.start(); // resolves after the first turn, which is the one held here
+    return { state, release, started };
+  }
+
+  it('paused between reading messages and writing them to the socket: re-checks the map and sends nothing once the shard moved on', async () => {
+    const recipients = recipientsOn(digits, 0, 1, 3);
+    await acceptMessages(stores, fence, recipients, 3, 'p');
+    // The process stops mid-read (its event loop stands still, as under SIGSTOP: the busy wait below
+    // is that fault, not a wait for something) for longer than one heartbeat interval (100 ms),
+    // while another coreapp is promoted for the shard.
+    const { state, release, started } = gatedWorker({ heartbeat_interval: 0.1, unhealthy_interval: 1 }, () => {
+      const until = Date.now() + 250;
+      while (Date.now() < until);
+    });
+    await waitUntil(() => state.stalled, 'the first read to be held');
     await promote(stores, 0, 1, 'node-b');
-    // The stall itself is the fault: it lasts longer than one heartbeat interval (100 ms).
-    await waitUntil(() => Date.now() - stalledAt > 250, 'the stall to outlast a heartbeat interval', 2_000);
+    release();
+    await started;
+    await expect(worker.lost).resolves.toMatchObject({ reason: expect.stringMatching(/moved on/) });
+    expect(upstream.session.sends).toEqual([]);
+  });
+
+  it('a slow read while the process runs is not a pause: no extra look at the map, the messages go', async () => {
+    const recipients = recipientsOn(digits, 0, 1, 3);
+    await acceptMessages(stores, fence, recipients, 3, 'q');
+    // The database answers late (the loop keeps running meanwhile): 300 ms, three heartbeat intervals.
+    const { state, release, started } = gatedWorker({ heartbeat_interval: 0.1, unhealthy_interval: 1 });
+    await waitUntil(() => state.stalled, 'the first read to be held');
+    const mapReadsBefore = state.mapReads;
+    await waitUntil(() => Date.now() - state.stalledAt > 300, 'the read to take three heartbeat intervals', 2_000);
+    release();
+    await started;
+    await waitUntil(() => upstream.session.sends.length === 3, 'the three messages sent');
+    expect(state.mapReads).toBe(mapReadsBefore);
+  });
+
+  it('a read slower than one DB-liveness interval: re-checks the map and sends nothing once the shard moved on', async () => {
+    const recipients = recipientsOn(digits, 0, 1, 3);
+    await acceptMessages(stores, fence, recipients, 3, 'r');
+    // The loop runs, but the wait is long enough to span a failover decided on the database path.
+    const { state, release, started } = gatedWorker({ heartbeat_interval: 0.1, unhealthy_interval: 1, db_liveness_interval: 1 });
+    await waitUntil(() => state.stalled, 'the first read to be held');
+    await promote(stores, 0, 1, 'node-b');
+    await waitUntil(() => Date.now() - state.stalledAt > 1_100, 'the read to outlast one DB-liveness interval', 3_000);
     release();
     await started;
     await expect(worker.lost).resolves.toMatchObject({ reason: expect.stringMatching(/moved on/) });

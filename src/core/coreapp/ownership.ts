@@ -83,6 +83,26 @@ export function pauseRecheckMs(recheckMaxMs: number, heartbeatMs: number): numbe
   return Math.min(recheckMaxMs, heartbeatMs);
 }
 
+/**
+ * The shard may have moved on since a serving coreapp last knew it owned it, so the map must be read
+ * before anything is sent, when either:
+ * - its event loop stood still longer than `pauseMs` (`stallMs`: a SIGSTOP, a VM freeze, a long GC).
+ *   While the loop stands still the heartbeats go unanswered and the heartbeat path can fail the
+ *   coreapp over; this is measured by the loop's own ticks, so a slow database (the loop running,
+ *   only a query waiting) is not taken for a pause;
+ * - the decision took longer than `slowMs` of wall time however busy the loop was (`elapsedMs`): a
+ *   wait that long, for instance on a database cut off or hung, may span a failover decided on the
+ *   database path.
+ */
+export function mustRecheckOwnership(stallMs: number, elapsedMs: number, pauseMs: number, slowMs: number): boolean {
+  return stallMs > pauseMs || elapsedMs > slowMs;
+}
+
+/** The wall-time bound of `mustRecheckOwnership`: one database-liveness interval, and never below the pause threshold. */
+export function slowDecisionMs(pauseMs: number, dbLivenessMs: number): number {
+  return Math.max(pauseMs, dbLivenessMs);
+}
+
 export function sameOwnership(a: OwnershipFence, b: OwnershipFence): boolean {
   return a.generation === b.generation && a.shard === b.shard && a.epoch === b.epoch;
 }

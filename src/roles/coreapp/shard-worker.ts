@@ -3,10 +3,15 @@
  * under the fencing epoch, send the shard's accepted messages in per-recipient order, record what the
  * network answers, and turn statuses and inbound messages into durable webhook callbacks.
  *
- * Everything happens in one loop, turn by turn (STYLE rule 5): socket callbacks only queue what
- * arrived and wake the loop. A turn: notice a closed session → process send results → process events
- * → (re)connect → read more accepted messages → send what may go. Every queue is bounded
- * (`coreapp*` in limits.ts) and every wait has a timeout.
+ * Everything is decided in one loop, turn by turn (STYLE rule 5): socket callbacks only queue what
+ * arrived and wake the loop. A turn: notice a closed session → apply what the write lanes committed →
+ * start the write lanes → (re)connect → send what is ready → read more accepted messages → send what
+ * may go. The durable writes run beside the send path in two lanes, at most one transaction each:
+ * the acks lane records send results, the events lane makes events durable. A slow database then
+ * delays sending by one read, not by every transaction of the turn. What a lane decides about the
+ * queues (a message is done) is applied by the loop at the start of a turn, never while a read of
+ * accepted messages is in flight, so a message just recorded `sent` is not read back as waiting.
+ * Every queue is bounded (`coreapp*` in limits.ts) and every wait has a timeout.
  *
  * Rules it keeps:
  * - **Persist before you acknowledge.** An event is acked upstream only after its writes resolved
@@ -19,12 +24,14 @@
  * - **Fencing.** `markSent` is conditioned on the epoch. A worker whose session is replaced, whose
  *   hello is refused as stale, whose send is answered `stale_epoch`/`misrouted`, or whose `markSent`
  *   falls short while the shard map shows another epoch, stops sending at once and resolves `lost`.
- *   Before every (re)connect, and after an event-loop pause, it re-reads the shard map.
+ *   Before every (re)connect, and after an event-loop pause (measured by the loop's own ticks,
+ *   `LoopStallMonitor`) or a decision slower than one DB-liveness interval, it re-reads the shard map.
  * - It starts from the oldest accepted message of its shard: what a previous primary sent without
  *   recording it is sent again, and the network answers `duplicate`. After a reconnect, sends whose
  *   acks were lost with the session are sent again the same way.
  * - **One commit per batch.** The writes of a send's acks, or of a batch of events, go in one
  *   transaction (`Stores.inTransaction`); a failed batch is retried whole (every write is idempotent).
+ *   Both lanes write message rows before callback rows, so their transactions cannot deadlock.
  */
 import { pino, type Logger } from 'pino';
 import type { ApplicationSettings } from '../../core/app-settings.js';
@@ -45,7 +52,7 @@ import {
   storeBatchSizeMax,
   type ShardCount,
 } from '../../core/limits.js';
-import { isPauseGap, mapHoldsEpoch, pauseRecheckMs } from '../../core/coreapp/ownership.js';
+import { mapHoldsEpoch, mustRecheckOwnership, pauseRecheckMs, slowDecisionMs } from '../../core/coreapp/ownership.js';
 import { shardOf } from '../../core/shard-hash.js';
 import { SIM_PROTOCOL, type MessageEvent, type SimErrorObject, type StatusEvent } from '../../core/upstream-protocol.js';
 import type { NewCallback } from '../../ports/callback-store.js';
@@ -60,6 +67,7 @@ import {
   type UpstreamSession,
 } from '../../ports/upstream-client.js';
 import { unsafeTestFault } from '../../adapters/unsafe-test-faults.js';
+import { LoopStallMonitor } from './loop-stall-monitor.js';
 import { RecipientQueues, type OutboundMessage } from './recipient-queues.js';
 import { shardRows } from './shard-rows.js';
 import { WakeSignal } from './wake-signal.js';
@@ -127,6 +135,7 @@ export class ShardWorker {
   readonly #pollIntervalMs: number;
   readonly #signal = new WakeSignal();
   readonly #queues = new RecipientQueues();
+  readonly #stalls = new LoopStallMonitor();
   #resolveLost!: (value: { reason: string }) => void;
   #state: WorkerState = 'idle';
   #status: ShardWorkerStatus = 'disconnected';
@@ -136,6 +145,12 @@ export class ShardWorker {
   #events: UpstreamEvent[] = [];
   readonly #eventNumbers = new Set<number>();
   #eventsDropped = 0;
+  /** The write lanes' transactions in flight (at most one each), and when a failed one may be tried again. */
+  #ackWrite: Promise<void> | null = null;
+  #eventWrite: Promise<void> | null = null;
+  #writeRetryAtMs = 0;
+  /** Messages a lane recorded as done (sent, failed, or taken earlier); the loop completes them at the start of a turn. */
+  readonly #committedDone = new Set<string>();
   #cursor = 0;
   #readNeeded = true;
   #lastReadAtMs = 0;
@@ -176,6 +191,7 @@ export class ShardWorker {
     if (this.#state !== 'idle') throw new Error('ShardWorker.start() called twice');
     this.#state = 'running';
     this.#status = 'connecting';
+    this.#stalls.start();
     const first = new Promise<void>((resolve) => {
       this.#firstAttempt = resolve;
     });
@@ -234,15 +250,15 @@ export class ShardWorker {
 
   async #turn(): Promise<void> {
     const now = Date.now();
-    // A gap longer than a heartbeat interval beyond the poll interval is a pause (a failover needs the
-    // coreapp silent for unhealthy_interval ≥ 3 heartbeats, so a shorter one cannot hide a takeover).
-    const pauseMs = this.#pauseMs();
-    const paused = this.#lastTurnAtMs > 0 && isPauseGap(now - this.#lastTurnAtMs, this.#pollIntervalMs, pauseMs);
+    // A stall of the loop longer than a heartbeat interval since the last turn is a pause (a failover
+    // needs the coreapp silent for unhealthy_interval ≥ 3 heartbeats, so a shorter one cannot hide a
+    // takeover); so is a turn later than the poll interval by more than one DB-liveness interval.
+    const paused = this.#lastTurnAtMs > 0 && this.#mustRecheck(this.#lastTurnAtMs, now - this.#lastTurnAtMs - this.#pollIntervalMs);
     this.#lastTurnAtMs = now;
     this.#moreWork = false;
     this.#noticeClosedSession();
-    if (this.#active) await this.#processResults();
-    if (this.#active) await this.#processEvents();
+    this.#applyCommitted();
+    if (this.#active) this.#startWrites();
     if (this.#state !== 'running') return;
     if (this.#session === null) await this.#connect();
     if (this.#session === null || this.#state !== 'running') return;
@@ -251,16 +267,65 @@ export class ShardWorker {
       if (!(await this.#stillOwner())) return this.#lose('the shard map moved on while this process was paused');
       this.#trustNextDispatch = this.#gapSeen;
       this.#gapSeen = false;
+      this.#applyCommitted();
     }
+    // What is buffered and became ready (its recipient's previous message just recorded) goes now;
+    // then more is read, and what that made ready goes too.
     this.#sendDecidedFromMs = Date.now();
+    this.#dispatch();
     await this.#refill();
     this.#noticeClosedSession();
     this.#dispatch();
   }
 
-  /** An event-loop gap longer than this (or than one heartbeat interval, if shorter) counts as a pause. */
+  /** An event-loop stall longer than this (or than one heartbeat interval, if shorter) counts as a pause. */
   #pauseMs(): number {
     return pauseRecheckMs(coreappPauseRecheckMs, this.#o.settings().heartbeat_interval * 1_000);
+  }
+
+  /** Must the shard map be read again before sending, for what happened since `sinceMs` (`elapsedMs` of it unexpected)? */
+  #mustRecheck(sinceMs: number, elapsedMs: number): boolean {
+    const pauseMs = this.#pauseMs();
+    const slowMs = slowDecisionMs(pauseMs, this.#o.settings().db_liveness_interval * 1_000);
+    return mustRecheckOwnership(this.#stalls.longestStallSinceMs(sinceMs), elapsedMs, pauseMs, slowMs);
+  }
+
+  // ---- the write lanes --------------------------------------------------------------------------
+
+  /** Starts each lane that has work and no transaction in flight (not before a failed one's retry delay). */
+  #startWrites(): void {
+    if (Date.now() < this.#writeRetryAtMs) return;
+    if (this.#ackWrite === null && this.#results.length > 0) {
+      this.#ackWrite = this.#lane('recording send results', () => this.#processResults()).finally(() => {
+        this.#ackWrite = null;
+      });
+    }
+    if (this.#eventWrite === null) {
+      const batch = this.#eventBatch();
+      if (batch.length > 0) {
+        this.#eventWrite = this.#lane('recording events', () => this.#processEvents(batch)).finally(() => {
+          this.#eventWrite = null;
+        });
+      }
+    }
+  }
+
+  /** Runs one lane's work; a failure is logged and retried after a delay (every write is idempotent). Wakes the loop when done. */
+  async #lane(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.#log.error({ err: error }, `${what} failed; retrying`);
+      this.#writeRetryAtMs = Date.now() + coreappStoreRetryDelayMs;
+    } finally {
+      this.#signal.wake();
+    }
+  }
+
+  /** The lanes' verdicts on the queues, applied between two reads of accepted messages. */
+  #applyCommitted(): void {
+    for (const id of this.#committedDone) this.#queues.complete(id);
+    this.#committedDone.clear();
   }
 
   #releaseStart(): void {
@@ -270,7 +335,8 @@ export class ShardWorker {
   }
 
   #drained(): boolean {
-    return (this.#queues.inFlight === 0 && this.#results.length === 0) || Date.now() >= this.#stopDeadlineMs;
+    const writesDone = this.#results.length === 0 && this.#ackWrite === null && this.#committedDone.size === 0;
+    return (this.#queues.inFlight === 0 && writesDone) || Date.now() >= this.#stopDeadlineMs;
   }
 
   #waitMs(): number {
@@ -282,10 +348,14 @@ export class ShardWorker {
     else ms = Math.min(ms, this.#pollIntervalMs - (now - this.#lastReadAtMs));
     const retryAt = this.#queues.nextRetryAtMs(now);
     if (retryAt !== null) ms = Math.min(ms, retryAt - now);
+    if (this.#writeRetryAtMs > now && (this.#results.length > 0 || this.#events.length > 0)) ms = Math.min(ms, this.#writeRetryAtMs - now);
     return Math.max(0, ms);
   }
 
   async #finish(): Promise<void> {
+    // A lane's transaction in flight finishes first (it stops early when the worker is no longer active).
+    await Promise.all([this.#ackWrite, this.#eventWrite]);
+    this.#stalls.stop();
     const session = this.#session;
     this.#session = null;
     if (this.#state === 'stopping') this.#state = 'stopped';
@@ -302,6 +372,7 @@ export class ShardWorker {
     const session = this.#session;
     this.#session = null;
     this.#queues.clear();
+    this.#committedDone.clear();
     this.#results = [];
     this.#events = [];
     this.#eventNumbers.clear();
@@ -463,7 +534,7 @@ export class ShardWorker {
     // The process may have been paused during the read that led here (SIGSTOP, a VM freeze) while the
     // shard moved on: from here to the socket write everything is synchronous, so this is the last
     // moment to notice. Re-check ownership on the next turn instead of sending now.
-    if (!this.#noFencing && !this.#trustNextDispatch && Date.now() - this.#sendDecidedFromMs > this.#pauseMs()) {
+    if (!this.#noFencing && !this.#trustNextDispatch && this.#mustRecheck(this.#sendDecidedFromMs, Date.now() - this.#sendDecidedFromMs)) {
       this.#gapSeen = true;
       this.#moreWork = true;
       this.#signal.wake();
@@ -487,6 +558,7 @@ export class ShardWorker {
     );
   }
 
+  /** The acks lane: records send results in the order they came (results arriving meanwhile are taken too). */
   async #processResults(): Promise<void> {
     while (this.#results.length > 0 && this.#active) {
       const result = this.#results[0] as SendResult;
@@ -504,7 +576,8 @@ export class ShardWorker {
    * Applies one send's acks: what the network took is recorded `sent` (with its `sent` callback),
    * what it rejected is `failed` (with its `failed` callback) — all in one transaction, so a batch
    * costs one durable commit and a failure retries the whole batch (every write is idempotent).
-   * `overloaded` waits for a retry; `stale_epoch`/`misrouted` means this worker is not the owner.
+   * `overloaded` waits for a retry; `stale_epoch`/`misrouted` means this worker is not the owner (seen
+   * before the first await, so the turn that started this lane sends nothing more).
    */
   async #applyAcks(messages: readonly OutboundMessage[], acks: readonly SendAck[]): Promise<void> {
     const taken: OutboundMessage[] = [];
@@ -526,21 +599,23 @@ export class ShardWorker {
     const changed = await this.#o.stores.inTransaction(async (tx) => {
       const callbacks: NewCallback[] = rejected.map(({ message, error }) => this.#statusCallback(failedFact(message, error, now), now));
       await tx.messages.recordStatuses(rejected.map(({ message, error }) => ({ id: message.id, status: 'failed', errorCode: error.code })), now);
-      if (sentWebhooks) {
-        for (const m of taken) callbacks.push(this.#statusCallback({ id: m.id, recipientId: m.recipient, status: 'sent', timestamp: unixSeconds(now) }, now));
-      }
-      await tx.callbacks.enqueueMany(callbacks);
       let marked = 0;
       for (let i = 0; i < taken.length; i += storeBatchSizeMax) {
         marked += await tx.messages.markSent(taken.slice(i, i + storeBatchSizeMax).map((m) => m.id), this.#fence, now);
       }
+      if (sentWebhooks) {
+        for (const m of taken) callbacks.push(this.#statusCallback({ id: m.id, recipientId: m.recipient, status: 'sent', timestamp: unixSeconds(now) }, now));
+      }
+      await tx.callbacks.enqueueMany(callbacks);
       return marked;
     });
     // Fewer rows than messages is fine when they moved further already (a receipt came first);
     // it is a loss of ownership when the shard's epoch moved.
     if (rejected.length > 0 || (taken.length > 0 && sentWebhooks)) this.#o.onCallbacks?.();
     if (changed < taken.length && !(await this.#stillOwner())) return this.#lose('markSent was fenced off: the shard has a newer epoch');
-    for (const m of [...taken, ...rejected.map((r) => r.message)]) this.#queues.complete(m.id);
+    if (!this.#active) return;
+    for (const m of [...taken, ...rejected.map((r) => r.message)]) this.#committedDone.add(m.id);
+    this.#signal.wake();
     const retryDelayMs = (retries: number): number => Math.min(coreappSendRetryDelayMsMin * 2 ** retries, coreappSendRetryDelayMsMax);
     for (const m of overloaded) this.#queues.retryLater(m.id, Date.now(), retryDelayMs);
   }
@@ -548,32 +623,37 @@ export class ShardWorker {
   // ---- events -----------------------------------------------------------------------------------
 
   /**
-   * Makes a batch of events durable in one transaction, in event order, then acks exactly those
-   * upstream. If the transaction fails nothing is acked and the batch is tried again.
+   * The next events to make durable, from the head of the queue: up to a receipt about a message
+   * whose send is not recorded yet, which waits for it (its `sent` comes first).
    */
-  async #processEvents(): Promise<void> {
-    if (this.#events.length === 0) return;
+  #eventBatch(): UpstreamEvent[] {
     if (this.#eventsDropped > 0) {
       this.#log.warn({ dropped: this.#eventsDropped }, 'events queue full; the network will redeliver the rest');
       this.#eventsDropped = 0;
     }
     const batch: UpstreamEvent[] = [];
     for (const event of this.#events.slice(0, coreappEventsPerBatchMax)) {
-      // A receipt about a message whose ack is not processed yet waits for it (its `sent` comes first).
-      if (event.kind === 'status' && this.#queues.isInFlight(event.id)) break;
+      if (event.kind === 'status' && this.#queues.isInFlight(event.id) && !this.#committedDone.has(event.id)) break;
       batch.push(event);
     }
-    if (batch.length === 0) return;
+    return batch;
+  }
+
+  /**
+   * The events lane: makes a batch (the head of the queue) durable in one transaction, in event order,
+   * then acks exactly those upstream. If the transaction fails nothing is acked and the batch is tried again.
+   */
+  async #processEvents(batch: readonly UpstreamEvent[]): Promise<void> {
     const now = await this.#o.stores.nowMs();
     const settings = this.#o.settings();
     const takenEarlier = await this.#o.stores.inTransaction((tx) => this.#applyEvents(tx, batch, settings, now));
     this.#o.onCallbacks?.();
+    if (!this.#active) return;
     // Messages the network had before we sent them (a previous primary did): nothing to send any more.
-    for (const id of takenEarlier) this.#queues.complete(id);
+    for (const id of takenEarlier) this.#committedDone.add(id);
     this.#events.splice(0, batch.length);
     for (const event of batch) this.#eventNumbers.delete(event.event);
     this.#session?.ack(batch.map((e) => e.event));
-    this.#moreWork ||= batch.length === coreappEventsPerBatchMax && this.#events.length > 0;
   }
 
   /**
