@@ -72,10 +72,15 @@ export interface MessageStore {
    */
   acceptedByShard(generation: number): Promise<readonly { readonly shard: number; readonly count: number }[]>;
   /**
-   * True when `generation` is not retired. Inside `Stores.inTransaction` it also holds the
-   * generation's row (a shared lock on PostgreSQL and MySQL; SQLite transactions are serial) until
-   * the transaction ends, so a shard-count change cannot retire the generation between this check and
-   * the commit of messages inserted into it: no message lands in a generation after it was retired.
+   * True when `generation` is not retired. Inside `Stores.inTransaction` it also locks the
+   * generation's row (exclusively on PostgreSQL and MySQL; SQLite transactions are serial) until the
+   * transaction ends, so:
+   * - a shard-count change cannot retire the generation between this check and the commit of messages
+   *   inserted into it: no message lands in a generation after it was retired;
+   * - the transactions that insert into one generation commit one at a time, each taking its `seq`s
+   *   after the previous one committed: whoever sees a message of the generation also sees every
+   *   message of it with a lower `seq`. A coreapp reading after its cursor therefore never skips a
+   *   message that commits late and is then sent after a younger one to the same recipient.
    */
   generationOpen(generation: number): Promise<boolean>;
   /** Accepted messages of generations older than `generation`, `seq > afterSeq`, in `seq` order, at most `limit`. */

@@ -12,7 +12,7 @@
  * (origin, rate, jumps). After every action the invariants are checked; a broken one throws
  * `SimViolation` naming it.
  */
-import { mapHoldsEpoch, claimOf, decidePromotion, demotionApplies, isPauseGap, mapNamesOwner, pauseRecheckMs, type OwnershipFence, type ShardRows } from '../../src/core/coreapp/ownership.js';
+import { mapHoldsEpoch, claimOf, decidePromotion, demotionApplies, mapNamesOwner, mustRecheckOwnership, pauseRecheckMs, slowDecisionMs, type OwnershipFence, type ShardRows } from '../../src/core/coreapp/ownership.js';
 import { decideAcquire, decideRelease, decideRenew, type LeaseRow } from '../../src/core/lease.js';
 import { coreappPauseRecheckMs, dbLivenessMissesUnhealthy, masterSnapshotMaxAgeMs } from '../../src/core/limits.js';
 import type { ClusterNode, ShardMapView } from '../../src/core/master/cluster-view.js';
@@ -676,7 +676,12 @@ export class SimWorld {
     const owned = c.owned;
     if (owned === null || !owned.verified) return;
     const w = owned.worker;
-    if (last !== null && isPauseGap(local - last, this.options.pollMs, pauseRecheckMs(coreappPauseRecheckMs, this.intervals.heartbeatMs))) w.needsRecheck = true;
+    if (last !== null) {
+      // A simulated node runs nothing while paused: all of a late turn is a stall of its loop.
+      const lateMs = local - last - this.options.pollMs;
+      const pauseMs = pauseRecheckMs(coreappPauseRecheckMs, this.intervals.heartbeatMs);
+      if (mustRecheckOwnership(lateMs, lateMs, pauseMs, slowDecisionMs(pauseMs, this.intervals.dbLivenessMs))) w.needsRecheck = true;
+    }
     // A request that never came back (lost frame, closed socket) is given up after the store timeout.
     if (w.op !== null && this.nowMs - w.op.atMs > this.options.requestTimeoutMs) w.op = null;
     if (w.op !== null) return;

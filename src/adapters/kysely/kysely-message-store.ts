@@ -209,9 +209,8 @@ export class KyselyMessageStore implements MessageStore {
 
   async generationOpen(generation: number): Promise<boolean> {
     const query = this.#database.db.selectFrom('shard_generations').select('state').where('generation', '=', generation);
-    // SQLite transactions are serial (`begin immediate`); the others take a shared lock on the row.
-    const locked =
-      this.#database.dialect === 'postgres' ? query.forShare() : this.#database.dialect === 'mysql' ? query.modifyEnd(sql`lock in share mode`) : query;
+    // SQLite transactions are serial (`begin immediate`); the others lock the row for the transaction.
+    const locked = this.#database.dialect === 'sqlite' ? query : query.forUpdate();
     const row = await locked.executeTakeFirst();
     return row !== undefined && row.state !== 'retired';
   }

@@ -1,7 +1,7 @@
 /**
  * The coreapp's ownership decisions, as pure functions: whether to take a promotion it is offered,
  * whether a demotion applies, whether the shard map backs an ownership, what it claims in a heartbeat
- * answer, and when a gap between two turns is a pause that needs a look at the map before sending.
+ * answer, and when a pause or a slow decision needs a look at the map before sending.
  * The coreapp role (`src/roles/coreapp/`) and the deterministic simulation (`test/simulation/`) both
  * decide with these, so the simulation checks the logic that runs in production.
  *
@@ -66,16 +66,6 @@ export function mapHoldsEpoch(map: ShardRows | null, owned: OwnershipFence): boo
 export function claimOf(owned: (OwnershipFence & { readonly verified: boolean }) | null): OwnershipFence | null {
   if (owned === null || !owned.verified) return null;
   return { generation: owned.generation, shard: owned.shard, epoch: owned.epoch };
-}
-
-/**
- * A gap between two turns of a serving coreapp longer than its poll interval plus `pauseMs` is a
- * pause: the shard may have moved on unnoticed, so the map is read before anything is sent again.
- * A failover needs the coreapp silent for `unhealthy_interval` ≥ 3 heartbeats, so a shorter gap
- * cannot hide a takeover.
- */
-export function isPauseGap(gapMs: number, pollIntervalMs: number, pauseMs: number): boolean {
-  return gapMs > pollIntervalMs + pauseMs;
 }
 
 /** The pause threshold: `coreappPauseRecheckMs`, or one heartbeat interval if shorter. */

@@ -64,9 +64,11 @@ export class MessageInsertBatcher {
       try {
         const results = await this.#stores.inTransaction(async (tx) => {
           // Hold each generation open until the commit: a shard-count change retires it only after,
-          // and so re-routes every message inserted into it (MessageStore.generationOpen).
+          // and so re-routes every message inserted into it; and inserts into one generation commit
+          // one batch at a time, in seq order (MessageStore.generationOpen). Oldest generation first,
+          // so two webapps never wait for each other's rows in opposite orders.
           const open = new Map<number, boolean>();
-          for (const g of new Set(batch.map((w) => w.message.generation))) open.set(g, await tx.messages.generationOpen(g));
+          for (const g of [...new Set(batch.map((w) => w.message.generation))].sort((a, b) => a - b)) open.set(g, await tx.messages.generationOpen(g));
           // Insert in Idempotency-Key order: two webapps whose batches hold the same retried keys in
           // opposite orders would otherwise deadlock on the key's unique index (PostgreSQL, MySQL).
           // The requests of one batch are concurrent, so any order among them is a valid one.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { claimOf, decidePromotion, demotionApplies, isPauseGap, mapHoldsEpoch, mapNamesOwner, type ShardRows } from '../../../src/core/coreapp/ownership.js';
+import { claimOf, decidePromotion, demotionApplies, mapHoldsEpoch, mapNamesOwner, type ShardRows } from '../../../src/core/coreapp/ownership.js';
 
 const own = (generation: number, shard: number, epoch: number) => ({ generation, shard, epoch });
 const map = (generation: number, rows: [number, string | null, number][], retired = false): ShardRows => ({
@@ -43,10 +43,8 @@ describe('coreapp ownership decisions', () => {
     expect(mapHoldsEpoch(m, own(1, 1, 3))).toBe(false);
   });
 
-  it('claims only a verified ownership, and calls a long gap a pause', () => {
+  it('claims only a verified ownership', () => {
     expect(claimOf({ ...own(1, 0, 2), verified: false })).toBeNull();
     expect(claimOf({ ...own(1, 0, 2), verified: true })).toEqual(own(1, 0, 2));
-    expect(isPauseGap(150, 50, 100)).toBe(false);
-    expect(isPauseGap(151, 50, 100)).toBe(true);
   });
 });
