@@ -6,7 +6,7 @@
  * may move forward from.
  */
 import { clampLimit } from '../../core/bounds.js';
-import { sql, type Insertable, type Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { messageIdLengthMax, idempotencyKeyLengthMax, storeBatchSizeMax, waIdLengthMax } from '../../core/limits.js';
 import {
   MESSAGE_STATUS_RANK,
