@@ -1,14 +1,15 @@
 // Does a failure stay in its shard? p99 send latency of the other shards before and after kill -9 of
 // one shard's primary, next to the same comparison with no fault at all (the noise floor).
 //
-//   npm run build && node bench/shard-isolation.mjs [--runs 3] [--rate 100] [--db <postgres or mysql url>]
+//   npm run build && node bench/shard-isolation.mjs [--runs 3] [--rate 100] [--window 10] [--warmup 15]
+//                                                   [--db <postgres or mysql url>]
 //
 // Each run: `shardgate cluster up --shards 4 --coreapps 5` on SQLite (or a fresh database on the
-// server of --db), `rate` messages/s to 200
-// recipients from this process, 15 s of warm-up and traffic, then two adjacent 10 s windows. In a
-// *fault* run the primary of shard 2 is killed at the boundary; in a *control* run nothing happens.
-// Latency = request start → arrival at the simulator, for messages of shards 0, 1, 3. Reports the
-// after/before p99 ratio of both kinds; writes bench/results/shard-isolation.json.
+// server of --db), `rate` messages/s to 200 recipients from this process, `warmup` seconds of
+// traffic, then two adjacent windows of `window` seconds. In a *fault* run the primary of shard 2 is
+// killed at the boundary; in a *control* run nothing happens. Latency = request start → arrival at
+// the simulator, for messages of shards 0, 1, 3. Reports the after/before p99 ratio of each run and
+// of all runs of a kind pooled (more samples, a steadier p99); writes bench/results/shard-isolation.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +26,8 @@ const arg = (name, fallback) => {
 const runs = Number(arg('runs', process.argv.includes('--quick') ? 1 : 3));
 const rate = Number(arg('rate', 100));
 const db = arg('db', null);
-const WINDOW_MS = 10_000;
+const WINDOW_MS = Number(arg('window', 10)) * 1_000;
+const WARMUP_MS = Number(arg('warmup', 15)) * 1_000;
 const ADMIN_PASSWORD = 'Bench-admin-Passw0rd!';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)); // pacing and the windows themselves, not synchronization
 
@@ -79,7 +81,7 @@ async function runOne(fault) {
           .catch(() => errors++);
       }
     })();
-    await sleep(15_000);
+    await sleep(WARMUP_MS);
     const boundary = Date.now();
     if (fault) {
       const status = JSON.parse(await new Promise((resolve) => {
@@ -104,12 +106,14 @@ async function runOne(fault) {
     }
     const latencies = (from, to) =>
       sent.filter((s) => s.startedAtMs >= from && s.startedAtMs < to && shardOf(s.to, 4) !== 2 && arrived.has(s.id)).map((s) => arrived.get(s.id) - s.startedAtMs);
-    const before = p99(latencies(boundary - WINDOW_MS, boundary));
-    const after = p99(latencies(boundary, boundary + WINDOW_MS));
+    const beforeMs = latencies(boundary - WINDOW_MS, boundary);
+    const afterMs = latencies(boundary, boundary + WINDOW_MS);
+    const before = p99(beforeMs);
+    const after = p99(afterMs);
     const report = (await json(sim, 'GET', '/sim/report')).body;
     await api.close();
     await sim.close();
-    return { fault, before_p99_ms: before, after_p99_ms: after, ratio: Number((after / before).toFixed(2)), errors, checker_ok: report.ok };
+    return { fault, before_p99_ms: before, after_p99_ms: after, ratio: Number((after / before).toFixed(2)), errors, checker_ok: report.ok, beforeMs, afterMs };
   } finally {
     cluster.kill('SIGINT');
     await new Promise((resolve) => (cluster.exitCode !== null ? resolve() : cluster.once('exit', resolve)));
@@ -126,7 +130,17 @@ for (let i = 0; i < runs; i++) {
   }
 }
 const summary = (fault) => results.filter((r) => r.fault === fault).map((r) => r.ratio);
+const pooled = (fault) => {
+  const of = results.filter((r) => r.fault === fault);
+  const before = p99(of.flatMap((r) => r.beforeMs));
+  const after = p99(of.flatMap((r) => r.afterMs));
+  return { before_p99_ms: before, after_p99_ms: after, ratio: Number((after / before).toFixed(2)), samples: of.reduce((n, r) => n + r.beforeMs.length + r.afterMs.length, 0) };
+};
+const pooledFault = pooled(true);
+const pooledControl = pooled(false);
 console.log(`\nafter/before p99 of the other shards — kill -9 of shard 2: ${summary(true).join(', ')}; no fault (noise floor): ${summary(false).join(', ')}`);
+console.log(`pooled over the runs — kill -9: ${pooledFault.before_p99_ms} → ${pooledFault.after_p99_ms} ms (×${pooledFault.ratio}, ${pooledFault.samples} samples); no fault: ${pooledControl.before_p99_ms} → ${pooledControl.after_p99_ms} ms (×${pooledControl.ratio}, ${pooledControl.samples} samples)`);
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'shard-isolation.json'), `${JSON.stringify({ runs, rate, dialect: db === null ? 'sqlite' : new URL(db).protocol.replace(/:$/, ''), results }, null, 2)}\n`);
+const stored = results.map(({ beforeMs: _b, afterMs: _a, ...rest }) => rest);
+writeFileSync(join(root, 'bench', 'results', 'shard-isolation.json'), `${JSON.stringify({ runs, rate, window_s: WINDOW_MS / 1_000, warmup_s: WARMUP_MS / 1_000, dialect: db === null ? 'sqlite' : new URL(db).protocol.replace(/:$/, ''), results: stored, pooled: { fault: pooledFault, control: pooledControl } }, null, 2)}\n`);
 process.exit(results.every((r) => r.errors === 0 && r.checker_ok) ? 0 : 1);

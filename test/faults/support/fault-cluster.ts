@@ -8,6 +8,10 @@
  *   (`--advertise-port`), so the masters' heartbeats (and the webapps' dispatches) can be cut while
  *   its database path stays up.
  *
+ * With `netns` (root only), every node runs in a network namespace of its own instead, on three
+ * networks (database, cluster, upstream) that a partition takes away one at a time (`netns-lab.ts`);
+ * the proxies are not used then.
+ *
  * Each node's output goes to a log file of the run; `saveLogs` copies them for a failed scenario.
  * Nodes can be killed, paused, terminated and restarted in place (same ports, same proxies).
  */
@@ -32,6 +36,7 @@ import { readTopology, type Topology, type TopologyNode } from '../../../src/rol
 import type { ContractTarget, TargetInstance } from '../../support/contract-targets.js';
 import { adminToken } from '../../support/admin-login.js';
 import { waitFor } from '../../support/wait-for.js';
+import { NetnsLab, type LabNode, type Network } from './netns-lab.js';
 import { ProxyHost, type RemoteProxy } from './proxy-host.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/shardgate.js', import.meta.url));
@@ -47,6 +52,8 @@ export interface FaultClusterOptions {
   readonly shards?: ShardCount;
   /** Extra environment for every node (the deliberately broken builds use it). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Every node in a network namespace of its own; partitions cut networks (see netns-lab.ts). */
+  readonly netns?: boolean;
 }
 
 /** One node process and what stays when it is restarted: name, ports, proxies. */
@@ -67,7 +74,14 @@ export class FaultNode {
     readonly internalProxy: RemoteProxy | null,
     readonly internalPort: number,
     readonly apiPort: number,
+    /** The node's network namespace (a `netns` cluster), or null. */
+    readonly lab: LabNode | null = null,
   ) {}
+
+  /** The address the node listens on, and that the others and the test reach it at. */
+  get host(): string {
+    return this.lab?.address('cluster') ?? '127.0.0.1';
+  }
 
   get pid(): number {
     return this.child?.pid ?? -1;
@@ -97,6 +111,9 @@ export class FaultCluster {
   #logs: WriteStream[] = [];
   readonly #env: Readonly<Record<string, string>>;
   readonly #shards: ShardCount;
+  /** The network namespaces of a `netns` cluster, and the port the database is forwarded on there. */
+  readonly lab: NetnsLab | null;
+  #labDbPort = 0;
 
   private constructor(dialect: string, databaseUrl: string, stores: Stores, dir: string, options: FaultClusterOptions) {
     this.dialect = dialect;
@@ -105,6 +122,7 @@ export class FaultCluster {
     this.dir = dir;
     this.#env = options.env ?? {};
     this.#shards = options.shards ?? 1;
+    this.lab = options.netns === true ? NetnsLab.create() : null;
   }
 
   static async start(instance: TargetInstance, options: FaultClusterOptions = {}): Promise<FaultCluster> {
@@ -128,6 +146,10 @@ export class FaultCluster {
 
   async #boot(options: FaultClusterOptions): Promise<void> {
     this.#credentials = await demoCredentials(this.stores, Date.now(), this.#shards);
+    if (this.lab !== null && this.dialect !== 'sqlite') {
+      const url = new URL(this.databaseUrl);
+      this.#labDbPort = await this.lab.forward('db', { host: url.hostname, port: Number(url.port || 5432) });
+    }
     await this.#startSim();
     for (let i = 1; i <= (options.masters ?? 2); i += 1) await this.addNode('master', `master-${i}`);
     await Promise.all([
@@ -140,7 +162,7 @@ export class FaultCluster {
   async #startSim(): Promise<void> {
     const log = createWriteStream(join(this.dir, 'logs', 'sim.log'));
     this.#logs.push(log);
-    const args = ['sim', '--port', '0', '--account', `${DEMO_ACCOUNT.waId}:${this.#credentials}`, '--shards', String(this.#shards), '--receipt-delay-ms', '5', '--read-delay-ms', '5'];
+    const args = ['sim', '--host', this.lab?.hostAddress('upstream') ?? '127.0.0.1', '--port', '0', '--account', `${DEMO_ACCOUNT.waId}:${this.#credentials}`, '--shards', String(this.#shards), '--receipt-delay-ms', '5', '--read-delay-ms', '5'];
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SHARDGATE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#sim = child;
     child.stderr?.pipe(log);
@@ -156,8 +178,14 @@ export class FaultCluster {
     }, 30_000, 20);
   }
 
-  /** Creates a node (its proxies and ports) and starts its process. */
+  /** Creates a node (its proxies and ports, or its namespace) and starts its process. */
   async addNode(role: Role, name: string): Promise<FaultNode> {
+    if (this.lab !== null) {
+      const node = new FaultNode(name, role, join(this.dir, 'logs', `${name}.log`), null, null, await freePort(), role === 'webapp' ? await freePort() : 0, this.lab.addNode(name));
+      this.nodes.push(node);
+      await this.launch(node);
+      return node;
+    }
     let dbProxy: RemoteProxy | null = null;
     if (this.dialect !== 'sqlite') {
       const url = new URL(this.databaseUrl);
@@ -173,6 +201,12 @@ export class FaultCluster {
   }
 
   #nodeDatabaseUrl(node: FaultNode): string {
+    if (node.lab !== null && this.lab !== null && this.dialect !== 'sqlite') {
+      const url = new URL(this.databaseUrl);
+      url.hostname = this.lab.hostAddress('db');
+      url.port = String(this.#labDbPort);
+      return url.toString();
+    }
     if (node.dbProxy === null) return this.databaseUrl;
     const url = new URL(this.databaseUrl);
     url.hostname = '127.0.0.1';
@@ -182,13 +216,14 @@ export class FaultCluster {
 
   /** Starts (or restarts) the node's process and waits for its ready line. */
   async launch(node: FaultNode): Promise<void> {
-    const args = [node.role, '--host', '127.0.0.1', '--internal-port', String(node.internalPort), '--upstream-url', this.simUrl];
+    const args = [node.role, '--host', node.host, '--internal-port', String(node.internalPort), '--upstream-url', this.simUrl];
     if (node.internalProxy !== null) args.push('--advertise-port', String(node.internalProxy.port));
     if (node.role === 'webapp') args.push('--port', String(node.apiPort));
     const log = createWriteStream(node.logPath, { flags: 'a' });
     this.#logs.push(log);
     log.write(`--- ${new Date().toISOString()} start ${node.name}: ${args.join(' ')}\n`);
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const command = node.lab !== null && this.lab !== null ? this.lab.command(node.lab, [process.execPath, BIN, ...args]) : { file: process.execPath, args: [BIN, ...args] };
+    const child = spawn(command.file, command.args, {
       env: {
         ...process.env,
         SHARDGATE_CLUSTER_SECRET: SECRET,
@@ -222,6 +257,17 @@ export class FaultCluster {
     node.apiUrl = started.api_url;
   }
 
+  /** A `netns` cluster: the node's packets to `network` vanish until `heal`. */
+  cut(node: FaultNode, network: Network): void {
+    if (this.lab === null || node.lab === null) throw new Error('cut() needs a netns cluster');
+    this.lab.cut(node.lab, network);
+  }
+
+  heal(node: FaultNode, network: Network): void {
+    if (this.lab === null || node.lab === null) throw new Error('heal() needs a netns cluster');
+    this.lab.heal(node.lab, network);
+  }
+
   node(name: string): FaultNode {
     const node = this.nodes.find((n) => n.name === name || n.nodeId === name);
     if (node === undefined) throw new Error(`no node ${name}`);
@@ -233,7 +279,7 @@ export class FaultCluster {
   }
 
   get apiUrls(): string[] {
-    return this.nodes.filter((n) => n.role === 'webapp').map((n) => `http://127.0.0.1:${n.apiPort}`);
+    return this.nodes.filter((n) => n.role === 'webapp').map((n) => `http://${n.host}:${n.apiPort}`);
   }
 
   /** SIGKILL; returns when the process is gone, with the time the signal left. */
@@ -321,7 +367,7 @@ export class FaultCluster {
     try {
       const masters = this.nodes.filter((n) => n.role === 'master' && n.alive);
       await waitFor('the new failure-detection intervals in force on every master', async () => {
-        const answers = await Promise.all(masters.map((m) => transport.status(`http://127.0.0.1:${m.internalPort}`).catch(() => null)));
+        const answers = await Promise.all(masters.map((m) => transport.status(`http://${m.host}:${m.internalPort}`).catch(() => null)));
         return answers.every(
           (a) =>
             a !== null &&
@@ -363,6 +409,7 @@ export class FaultCluster {
       await gone;
     }
     await this.proxies.stop();
+    await this.lab?.destroy();
     for (const log of this.#logs) log.end();
     await this.stores.close().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });

@@ -63,7 +63,7 @@ export async function runScenario(
 ): Promise<Summary> {
   const startedAtMs = Date.now();
   return withFaultCluster(target, scenario, options.cluster ?? {}, async (cluster) => {
-    const webhook = new WebhookLog();
+    const webhook = new WebhookLog(cluster.lab?.hostAddress('upstream'));
     await webhook.up();
     const timing = options.timing ?? timingFor(cluster.dialect);
     await cluster.configure({ ...timing.settings, ...WEBHOOK_SETTINGS, webhooks: { url: webhook.url } });

@@ -24,7 +24,8 @@ export class WebhookLog {
   deliveries = 0;
   port = 0;
 
-  constructor() {
+  /** `host`: the address to listen on (in a network-namespace run, the host's address on the upstream network). */
+  constructor(readonly host = '127.0.0.1') {
     this.#server = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk) => (body += chunk));
@@ -49,14 +50,14 @@ export class WebhookLog {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/webhook`;
+    return `http://${this.host}:${this.port}/webhook`;
   }
 
-  /** Listens (again) on 127.0.0.1, on the same port as before once it has one. */
+  /** Listens (again) on its host, on the same port as before once it has one. */
   async up(): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.port, '127.0.0.1', () => resolve());
+      this.#server.listen(this.port, this.host, () => resolve());
     });
     this.port = (this.#server.address() as AddressInfo).port;
     return this.url;
