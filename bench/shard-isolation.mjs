@@ -81,18 +81,20 @@ async function runOne(fault) {
           .catch(() => errors++);
       }
     })();
-    await sleep(WARMUP_MS);
+    // The victim is looked up during the warm-up, in both kinds of run: `cluster status` is a Node
+    // process of its own, and its start-up at the boundary would cost the other shards CPU that the
+    // kill does not.
+    const status = JSON.parse(await new Promise((resolve) => {
+      const child = spawn(process.execPath, ['bin/shardgate.js', 'cluster', 'status', '--data', dir], { cwd: root });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('exit', () => resolve(out));
+    }));
+    const victim = status.nodes.find((n) => n.shard === 2 && n.gateway_status === 'connected');
+    if (victim === undefined) throw new Error('no connected primary for shard 2');
+    await sleep(Math.max(0, started + WARMUP_MS - Date.now()));
     const boundary = Date.now();
-    if (fault) {
-      const status = JSON.parse(await new Promise((resolve) => {
-        const child = spawn(process.execPath, ['bin/shardgate.js', 'cluster', 'status', '--data', dir], { cwd: root });
-        let out = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.on('exit', () => resolve(out));
-      }));
-      const victim = status.nodes.find((n) => n.shard === 2 && n.gateway_status === 'connected');
-      process.kill(victim.pid, 'SIGKILL');
-    }
+    if (fault) process.kill(victim.pid, 'SIGKILL');
     await sleep(WINDOW_MS + 2_000);
     running = false;
     await loop;
@@ -104,8 +106,14 @@ async function runOne(fault) {
       if (page.next_after === null) break;
       after = page.next_after;
     }
-    const latencies = (from, to) =>
-      sent.filter((s) => s.startedAtMs >= from && s.startedAtMs < to && shardOf(s.to, 4) !== 2 && arrived.has(s.id)).map((s) => arrived.get(s.id) - s.startedAtMs);
+    const others = (from, to) => sent.filter((s) => s.startedAtMs >= from && s.startedAtMs < to && shardOf(s.to, 4) !== 2 && arrived.has(s.id));
+    const latencies = (from, to) => others(from, to).map((s) => arrived.get(s.id) - s.startedAtMs);
+    // When the after window's slowest 1 % were sent, counted from the boundary (the kill): where the cost lies.
+    const slowest = others(boundary, boundary + WINDOW_MS)
+      .map((s) => ({ at_ms: s.startedAtMs - boundary, latency_ms: arrived.get(s.id) - s.startedAtMs }))
+      .sort((a, b) => b.latency_ms - a.latency_ms)
+      .slice(0, Math.ceil(latencies(boundary, boundary + WINDOW_MS).length / 100))
+      .sort((a, b) => a.at_ms - b.at_ms);
     const beforeMs = latencies(boundary - WINDOW_MS, boundary);
     const afterMs = latencies(boundary, boundary + WINDOW_MS);
     const before = p99(beforeMs);
@@ -113,7 +121,7 @@ async function runOne(fault) {
     const report = (await json(sim, 'GET', '/sim/report')).body;
     await api.close();
     await sim.close();
-    return { fault, before_p99_ms: before, after_p99_ms: after, ratio: Number((after / before).toFixed(2)), errors, checker_ok: report.ok, beforeMs, afterMs };
+    return { fault, before_p99_ms: before, after_p99_ms: after, ratio: Number((after / before).toFixed(2)), errors, checker_ok: report.ok, slowest_after: slowest, beforeMs, afterMs };
   } finally {
     cluster.kill('SIGINT');
     await new Promise((resolve) => (cluster.exitCode !== null ? resolve() : cluster.once('exit', resolve)));
