@@ -239,22 +239,30 @@ describe('ShardWorker rules', () => {
     return { state, release, started };
   }
 
-  it('paused between reading messages and writing them to the socket: re-checks the map and sends nothing once the shard moved on', async () => {
-    const recipients = recipientsOn(digits, 0, 1, 3);
-    await acceptMessages(stores, fence, recipients, 3, 'p');
-    // The process stops mid-read (its event loop stands still, as under SIGSTOP: the busy wait below
-    // is that fault, not a wait for something) for longer than one heartbeat interval (100 ms),
-    // while another coreapp is promoted for the shard.
-    const { state, release, started } = gatedWorker({ heartbeat_interval: 0.1, unhealthy_interval: 1 }, () => {
-      const until = Date.now() + 250;
-      while (Date.now() < until);
-    });
+  /**
+   * Three waiting messages; the first read of them is held while another coreapp is promoted for the
+   * shard, for at least `heldMs`; then the read completes. The worker must re-check the map, lose the
+   * shard and send nothing.
+   */
+  async function expectLossAfterHeldRead(patch: Record<string, unknown>, heldMs: number, onRelease?: () => void): Promise<void> {
+    await acceptMessages(stores, fence, recipientsOn(digits, 0, 1, 3), 3, 'p');
+    const { state, release, started } = gatedWorker(patch, onRelease);
     await waitUntil(() => state.stalled, 'the first read to be held');
     await promote(stores, 0, 1, 'node-b');
+    await waitUntil(() => Date.now() - state.stalledAt >= heldMs, `the read to be held ${heldMs} ms`, heldMs + 2_000);
     release();
     await started;
     await expect(worker.lost).resolves.toMatchObject({ reason: expect.stringMatching(/moved on/) });
     expect(upstream.session.sends).toEqual([]);
+  }
+
+  it('paused between reading messages and writing them to the socket: re-checks the map and sends nothing once the shard moved on', async () => {
+    // The process stops mid-read (its event loop stands still, as under SIGSTOP: the busy wait below
+    // is that fault, not a wait for something) for longer than one heartbeat interval (100 ms).
+    await expectLossAfterHeldRead({ heartbeat_interval: 0.1, unhealthy_interval: 1 }, 0, () => {
+      const until = Date.now() + 250;
+      while (Date.now() < until);
+    });
   });
 
   it('a slow read while the process runs is not a pause: no extra look at the map, the messages go', async () => {
@@ -272,17 +280,8 @@ describe('ShardWorker rules', () => {
   });
 
   it('a read slower than one DB-liveness interval: re-checks the map and sends nothing once the shard moved on', async () => {
-    const recipients = recipientsOn(digits, 0, 1, 3);
-    await acceptMessages(stores, fence, recipients, 3, 'r');
     // The loop runs, but the wait is long enough to span a failover decided on the database path.
-    const { state, release, started } = gatedWorker({ heartbeat_interval: 0.1, unhealthy_interval: 1, db_liveness_interval: 1 });
-    await waitUntil(() => state.stalled, 'the first read to be held');
-    await promote(stores, 0, 1, 'node-b');
-    await waitUntil(() => Date.now() - state.stalledAt > 1_100, 'the read to outlast one DB-liveness interval', 3_000);
-    release();
-    await started;
-    await expect(worker.lost).resolves.toMatchObject({ reason: expect.stringMatching(/moved on/) });
-    expect(upstream.session.sends).toEqual([]);
+    await expectLossAfterHeldRead({ heartbeat_interval: 0.1, unhealthy_interval: 1, db_liveness_interval: 1 }, 1_100);
   });
 
   it('retries when the store fails while recording sends, losing nothing and sending nothing twice', async () => {

@@ -15,7 +15,7 @@ import { SQL_TARGETS } from '../support/contract-targets.js';
 import { waitFor } from '../support/wait-for.js';
 import type { FaultCluster, FaultNode } from './support/fault-cluster.js';
 import { netnsSkipReason } from './support/netns-lab.js';
-import { runScenario } from './support/scenario.js';
+import { runScenario, type Timing } from './support/scenario.js';
 
 const TARGETS = SQL_TARGETS.filter((t) => t.name !== 'mysql');
 const NETNS_SKIP = netnsSkipReason();
@@ -56,28 +56,24 @@ for (const p of PARTITIONERS) {
     const postgres = target.name === 'postgres';
     const cluster = { masters: 2, coreapps: 2, netns: p.netns };
     describe.skipIf(target.skipReason !== null || p.skipReason !== null)(`${target.name}: partitions (${p.name})`, () => {
-      it.skipIf(!postgres)('cut the primary coreapp from the database only: the DB path fails it over; after the heal it is secondary', async () => {
-        await runScenario(target, `coreapp-db-cut${p.suffix}`, { cluster }, async ({ cluster: c, load, timing }) => {
+      /** Cuts the primary coreapp one way until another primary runs; after the heal it is secondary (one failover). */
+      const primaryCut = (scenario: string, path: 'database' | 'controlPlane', boundMs: (t: Timing) => number) =>
+        runScenario(target, `${scenario}${p.suffix}`, { cluster }, async ({ cluster: c, load, timing }) => {
           const primary = await c.primaryCoreapp();
           const faultAtMs = Date.now();
-          await p.database(c, primary, true);
+          await p[path](c, primary, true);
           await waitFor('another primary', async () => (await c.waitForPrimaries(30_000)).get(0)?.node_id !== primary.nodeId, 30_000, 50);
           await load.waitForMore(50);
-          await p.database(c, primary, false);
-          return { affectedShard: 0, faultAtMs, unavailableMaxMs: timing.dbDeadMs + 3_000, failoversMax: 1 };
+          await p[path](c, primary, false);
+          return { affectedShard: 0, faultAtMs, unavailableMaxMs: boundMs(timing), failoversMax: 1 };
         });
+
+      it.skipIf(!postgres)('cut the primary coreapp from the database only: the DB path fails it over; after the heal it is secondary', async () => {
+        await primaryCut('coreapp-db-cut', 'database', (t) => t.dbDeadMs + 3_000);
       });
 
       it('cut the primary coreapp from the masters only (heartbeats dead, DB path alive): one failover, fenced', async () => {
-        await runScenario(target, `coreapp-heartbeat-cut${p.suffix}`, { cluster }, async ({ cluster: c, load, timing }) => {
-          const primary = await c.primaryCoreapp();
-          const faultAtMs = Date.now();
-          await p.controlPlane(c, primary, true);
-          await waitFor('another primary', async () => (await c.waitForPrimaries(30_000)).get(0)?.node_id !== primary.nodeId, 30_000, 50);
-          await load.waitForMore(50);
-          await p.controlPlane(c, primary, false);
-          return { affectedShard: 0, faultAtMs, unavailableMaxMs: timing.unhealthyMs + 3_000, failoversMax: 1 };
-        });
+        await primaryCut('coreapp-heartbeat-cut', 'controlPlane', (t) => t.unhealthyMs + 3_000);
       });
 
       it.skipIf(!postgres)('cut the primary master from the database: it steps down, the other master takes the lease, no failover', async () => {

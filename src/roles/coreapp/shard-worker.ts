@@ -631,12 +631,13 @@ export class ShardWorker {
       this.#log.warn({ dropped: this.#eventsDropped }, 'events queue full; the network will redeliver the rest');
       this.#eventsDropped = 0;
     }
-    const batch: UpstreamEvent[] = [];
-    for (const event of this.#events.slice(0, coreappEventsPerBatchMax)) {
+    // Asked on every turn while events wait: no copy of the queue just to look at its head.
+    let n = 0;
+    for (const limit = Math.min(this.#events.length, coreappEventsPerBatchMax); n < limit; n += 1) {
+      const event = this.#events[n] as UpstreamEvent;
       if (event.kind === 'status' && this.#queues.isInFlight(event.id) && !this.#committedDone.has(event.id)) break;
-      batch.push(event);
     }
-    return batch;
+    return this.#events.slice(0, n);
   }
 
   /**
