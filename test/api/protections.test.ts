@@ -4,6 +4,7 @@ import { createMemoryStores } from '../../src/adapters/memory/memory-stores.js';
 import { LoginThrottle } from '../../src/roles/webapp/login-throttle.js';
 import { PendingBacklog } from '../../src/roles/webapp/pending-backlog.js';
 import { UserRateLimiter } from '../../src/roles/webapp/user-rate-limiter.js';
+import { waitForValue } from '../support/wait-for.js';
 
 describe('LoginThrottle', () => {
   it('blocks a pair after failuresMax failures until the window from the first failure ends', () => {
@@ -74,7 +75,33 @@ describe('PendingBacklog', () => {
     expect(reads).toBe(1);
     await stores.messages.recordStatus('m0', 'sent', 1);
     clock.advance(251);
-    expect(await backlog.pending()).toBe(2);
+    // Past the period: the estimate answers at once while the count is read again in the background.
+    expect(await backlog.pending()).toBe(3);
     expect(reads).toBe(2);
+    await waitForValue(() => backlog.pending(), (n) => n === 2, 'the background count to land');
+    expect(reads).toBe(2);
+  });
+
+  it('answers from its estimate while a slow count runs; only the very first count is waited for', async () => {
+    const clock = new ManualClock();
+    const stores = createMemoryStores(clock);
+    let release: () => void = () => undefined;
+    let reads = 0;
+    stores.messages.countAccepted = () => {
+      reads++;
+      return new Promise((resolve) => (release = () => resolve(7)));
+    };
+    const backlog = new PendingBacklog(stores.messages, clock, 250);
+    const first = backlog.pending();
+    release();
+    expect(await first).toBe(7);
+    clock.advance(251);
+    backlog.noteAccepted();
+    // The count is held (a slow database): every request is answered from the estimate, one read runs.
+    const answers = await Promise.all(Array.from({ length: 5 }, () => backlog.pending()));
+    expect(answers).toEqual([8, 8, 8, 8, 8]);
+    expect(reads).toBe(2);
+    release();
+    await waitForValue(() => backlog.pending(), (n) => n === 7, 'the held count to land');
   });
 });

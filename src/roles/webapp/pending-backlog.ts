@@ -1,8 +1,9 @@
 /**
  * The accepted-but-unsent message count behind the backlog bound of `POST /v1/messages`. Counting
  * rows per request would cost a query per send, so the count is read at most once per
- * `pendingCountCacheMs` (one read in flight at a time) and the messages this webapp accepted since
- * are added on top: the estimate errs towards refusing, never towards unbounded growth.
+ * `pendingCountCacheMs` (one read in flight at a time, in the background once a first count exists)
+ * and the messages this webapp accepted since are added on top: the estimate errs towards refusing,
+ * never towards unbounded growth.
  */
 import { pendingCountCacheMs } from '../../core/limits.js';
 import type { Clock } from '../../ports/clock.js';
@@ -26,10 +27,18 @@ export class PendingBacklog {
   /** The estimated number of accepted, unsent messages. */
   async pending(): Promise<number> {
     if (this.#clock.nowMs() - this.#countedAtMs <= this.#cacheMs) return this.estimate();
-    this.#counting ??= this.#count().finally(() => {
-      this.#counting = null;
-    });
-    return this.#counting;
+    const counted = Number.isFinite(this.#countedAtMs);
+    if (this.#counting === null) {
+      const counting = this.#count().finally(() => {
+        this.#counting = null;
+      });
+      this.#counting = counting;
+      // A failed background count is seen by the request that waits on a later one.
+      if (counted) counting.catch(() => undefined);
+    }
+    // Once a count exists, a refresh runs in the background and the estimate answers meanwhile:
+    // a slow database then delays the refresh, not every request.
+    return counted ? this.estimate() : this.#counting;
   }
 
   /** The last estimate, without reading the store (for the metrics gauge). */

@@ -2,8 +2,10 @@
  * What every send needs to route a message — the registered account and the current shard map —
  * read once per `routingCacheMs` instead of on every request (four queries a message otherwise).
  * Only a usable answer (a registered account and a shard map) is kept: "not registered yet" is
- * re-read every time, so a registration shows at once. A shard-count change is fenced by generation
- * downstream, so routing on a map at most `routingCacheMs` old never loses a message.
+ * re-read every time, so a registration shows at once. Once the answer is older than
+ * `routingCacheMs` it is read again in the background, and served until that read returns. A
+ * shard-count change is fenced by generation downstream (an insert into a retired generation is
+ * refused and routed again), so routing on a slightly old map never loses a message.
  */
 import { accountFromStored, ACCOUNT_SETTINGS_KEY, type AccountRecord } from '../../core/account.js';
 import { routingCacheMs } from '../../core/limits.js';
@@ -31,16 +33,20 @@ export class RoutingCache {
 
   async get(): Promise<Routing> {
     const now = this.#clock.nowMs();
-    if (this.#cached !== null && now - this.#cached.atMs < routingCacheMs) return this.#cached.routing;
+    const cached = this.#cached;
+    if (cached !== null && now - cached.atMs < routingCacheMs) return cached.routing;
     // One read at a time: the requests arriving while it runs share it (a slow database must not
-    // receive a read per request).
+    // receive a read per request). While it runs, a usable answer already held is served: a slow
+    // database then delays the refresh, not every request.
     if (this.#reading === null) {
       const reading: Promise<Routing> = this.#read(now).finally(() => {
         if (this.#reading === reading) this.#reading = null;
       });
       this.#reading = reading;
+      // Failures of a background refresh are seen by the request that waits on a later one.
+      if (cached !== null) reading.catch(() => undefined);
     }
-    return this.#reading;
+    return cached?.routing ?? this.#reading;
   }
 
   async #read(now: number): Promise<Routing> {

@@ -10,6 +10,7 @@ import { AuthCache } from '../../../src/roles/webapp/auth-cache.js';
 import { authenticateBearer } from '../../../src/roles/webapp/request-auth.js';
 import { newToken } from '../../../src/roles/webapp/api-tokens.js';
 import { RoutingCache } from '../../../src/roles/webapp/routing-cache.js';
+import { waitForValue } from '../../support/wait-for.js';
 
 /** A promise the test settles by hand, and a count of the calls that waited on it. */
 function gate(): { readonly wait: () => Promise<void>; readonly open: () => void; calls: number } {
@@ -40,6 +41,34 @@ describe('single-flight caches', () => {
     cache.invalidate();
     await cache.get();
     expect(reads.calls).toBe(2);
+  });
+
+  it('RoutingCache: once it holds an answer, a slow refresh holds no request; its failure is not thrown at anyone', async () => {
+    const clock = new ManualClock(1_000);
+    const account = { state: 'registered', wa_id: '16505550100', credentials: 'c', shards: 1 };
+    const map = { generation: { generation: 1, shards: 1, state: 'active' }, assignments: [] };
+    let slow: ReturnType<typeof gate> | null = null;
+    const stores = {
+      settings: { get: async () => (await slow?.wait(), account) },
+      shardMap: { current: async () => map },
+    } as unknown as Stores;
+    const cache = new RoutingCache(stores, clock);
+    const first = await cache.get();
+    slow = gate();
+    clock.advance(60_000);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.get()));
+    expect(answers.every((a) => a === first)).toBe(true);
+    expect(slow.calls).toBe(1);
+    slow.open();
+    const refreshed = await waitForValue(() => cache.get(), (r) => r !== first, 'the refresh to land');
+    // A failing refresh: requests keep the held answer, and the rejection reaches no one (vitest
+    // fails the run on an unhandled rejection).
+    const failing = { calls: 0, open: () => undefined, wait: async () => { failing.calls++; throw new Error('database down'); } };
+    slow = failing;
+    clock.advance(60_000);
+    expect(await cache.get()).toBe(refreshed);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(failing.calls).toBe(1);
   });
 
   it('AuthCache: requests with one token share one verification; its failure reaches each of them', async () => {
