@@ -72,6 +72,8 @@ interface PendingRequest {
 interface PendingPromotion extends PendingRequest {
   readonly plan: PlannedPromotion;
   readonly generation: number;
+  /** Since when the replaced owner was unhealthy, as planned (its verdict may waver before the result: a peer view ages out). */
+  readonly unhealthySinceMs: number | undefined;
 }
 
 /** A promotion persisted (compare-and-set won) whose coreapps are not told yet. */
@@ -329,7 +331,7 @@ export class MasterMachine {
     this.#mapChanged(true);
     const base = { shard: plan.shard, generation, epoch };
     this.#log({ kind: 'promoted', atMs, nodeId: plan.coreappId, data: { ...base, reason: plan.reason, replaces: plan.replaces, persistMs: atMs - pending.issuedAtMs } });
-    const since = plan.replaces === null ? undefined : this.#unhealthySince.get(plan.replaces);
+    const since = plan.replaces === null ? undefined : (pending.unhealthySinceMs ?? this.#unhealthySince.get(plan.replaces));
     if (plan.reason === 'unhealthy' && plan.replaces !== null && since !== undefined) {
       this.#log({ kind: 'failover', atMs, nodeId: plan.coreappId, data: { ...base, from: plan.replaces, failoverMs: atMs - since } });
       this.#unhealthySince.delete(plan.replaces);
@@ -424,7 +426,8 @@ export class MasterMachine {
     const busyCoreapps = new Set([...this.#promotions.values()].map((p) => p.plan.coreappId));
     for (const plan of planPromotions({ map, coreapps: candidates, busyShards, busyCoreapps })) {
       const requestId = this.#requestId();
-      this.#promotions.set(plan.shard, { requestId, issuedAtMs: now, plan, generation: map.generation });
+      const unhealthySinceMs = plan.replaces === null ? undefined : this.#unhealthySince.get(plan.replaces);
+      this.#promotions.set(plan.shard, { requestId, issuedAtMs: now, plan, generation: map.generation, unhealthySinceMs });
       this.#push({ kind: 'promote', requestId, generation: map.generation, shard: plan.shard, coreappId: plan.coreappId, expectedEpoch: plan.expectedEpoch, leaseEpoch });
     }
   }

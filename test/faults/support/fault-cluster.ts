@@ -88,6 +88,16 @@ export class FaultNode {
   }
 }
 
+/** A node's process exited before its ready line; `output` is the end of what it printed. */
+class NodeExitedError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -191,13 +201,22 @@ export class FaultCluster {
       const url = new URL(this.databaseUrl);
       dbProxy = await this.proxies.create({ host: url.hostname, port: Number(url.port || 5432) });
     }
-    const internalPort = await freePort();
-    const internalProxy = role === 'coreapp' ? await this.proxies.create({ host: '127.0.0.1', port: internalPort }) : null;
-    const apiPort = role === 'webapp' ? await freePort() : 0;
-    const node = new FaultNode(name, role, join(this.dir, 'logs', `${name}.log`), dbProxy, internalProxy, internalPort, apiPort);
-    this.nodes.push(node);
-    await this.launch(node);
-    return node;
+    // A port found free can be taken by another process (an outgoing connection's ephemeral port)
+    // before the node binds it: then the node exits at once, and it is started again on new ports.
+    for (let attempt = 1; ; attempt++) {
+      const internalPort = await freePort();
+      const internalProxy = role === 'coreapp' ? await this.proxies.create({ host: '127.0.0.1', port: internalPort }) : null;
+      const apiPort = role === 'webapp' ? await freePort() : 0;
+      const node = new FaultNode(name, role, join(this.dir, 'logs', `${name}.log`), dbProxy, internalProxy, internalPort, apiPort);
+      this.nodes.push(node);
+      try {
+        await this.launch(node);
+        return node;
+      } catch (error) {
+        if (attempt >= 3 || !(error instanceof NodeExitedError) || !error.output.includes('EADDRINUSE')) throw error;
+        this.nodes.splice(this.nodes.indexOf(node), 1);
+      }
+    }
   }
 
   #nodeDatabaseUrl(node: FaultNode): string {
@@ -244,15 +263,25 @@ export class FaultCluster {
       resolve();
     }));
     child.stderr?.pipe(log, { end: false });
+    // The end of what it printed, for the error if it exits before it is ready.
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-4_000);
+    };
+    child.stderr?.on('data', keep);
+    child.stdout?.on('data', keep);
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     let ready: { node_id: string; api_url: string | null } | null = null;
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       if (line.startsWith(READY_PREFIX)) ready = JSON.parse(line.slice(READY_PREFIX.length)) as { node_id: string; api_url: string | null };
       else log.write(`${line}\n`);
     });
-    const started = await waitFor(`${node.name} ready`, () => {
-      if (!node.alive) throw new Error(`${node.name} exited before it was ready; see ${node.logPath}`);
-      return ready ?? undefined;
-    }, 60_000, 20);
+    const started = await waitFor(`${node.name} ready`, () => (node.alive ? (ready ?? undefined) : null), 60_000, 20);
+    if (started === null) {
+      await closed; // its output is complete once its pipes closed
+      child.stderr?.off('data', keep);
+      throw new NodeExitedError(`${node.name} exited before it was ready; its last output:\n${output.split('\n').slice(-20).join('\n')}`, output);
+    }
     node.nodeId = started.node_id;
     node.apiUrl = started.api_url;
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterNode, ShardMapView } from '../../../src/core/master/cluster-view.js';
 import type { MasterEffect } from '../../../src/core/master/master-effects.js';
 import { MasterMachine } from '../../../src/core/master/master-machine.js';
-import { coreappNode, one, only, shardMap } from './machine-helpers.js';
+import { coreappNode, one, only, shardMap, type Of } from './machine-helpers.js';
 import { ControlPlaneWorld, type WorldOptions } from './control-plane-world.js';
 
 const SETTINGS = { heartbeat_interval: 1, unhealthy_interval: 5, db_liveness_interval: 5 };
@@ -144,6 +144,41 @@ describe('MasterMachine, step by step', () => {
     expect(promotedAt as number).toBeGreaterThanOrEqual((watchStart as number) + U);
     expect(promotedAt as number).toBeLessThanOrEqual((watchStart as number) + U + TICK);
     expect(one(hand.all, 'promote')).toMatchObject({ coreappId: 'c2', expectedEpoch: 3 });
+  });
+
+  it('logs the failover of an owner that was unhealthy when the promotion was planned, even if its verdict wavers before the write returns', () => {
+    const hand = new Hand();
+    const nodes: ClusterNode[] = [coreappNode('c1', 10), coreappNode('c2', 20), { id: 'm2', role: 'master', internalUrl: 'http://m2', startedAtMs: 0, lastSeenAtMs: 50_000 }];
+    const first = hand.tick(0);
+    hand.m.step({ type: 'leaseResult', requestId: one(first, 'acquireLease').requestId, sentAtMs: 0, atMs: 1, lease: { held: true, holder: 'm1', epoch: 7, expiresAtMs: 53_000 } });
+    let promote: Of<'promote'> | null = null;
+    for (let t = 0; t <= 12_000; t += TICK) {
+      const effects = t === 0 ? first : hand.tick(t);
+      for (const read of only(effects, 'readNodes')) hand.m.step({ type: 'nodes', requestId: read.requestId, atMs: t + 1, snapshot: { dbNowMs: 50_000 + t, nodes: nodes.map((n) => ({ ...n, lastSeenAtMs: 50_000 + t })) } });
+      for (const read of only(effects, 'readShardMap')) hand.m.step({ type: 'shardMap', requestId: read.requestId, atMs: t + 1, outcome: 'read', map: shardMap(['c1'], [3]) });
+      for (const hb of only(effects, 'sendHeartbeat')) {
+        if (hb.coreappId === 'c2') hand.m.step({ type: 'heartbeatResult', requestId: hb.requestId, coreappId: 'c2', atMs: t + 1, outcome: 'answered', owns: null });
+      }
+      // The other master agrees c1 is silent until the promotion is planned; then its views stop
+      // coming (it is slow), so the agreement ages out and c1's verdict falls back to unknown.
+      for (const view of only(effects, 'readPeerView')) {
+        hand.m.step({ type: 'peerView', requestId: view.requestId, masterId: 'm2', atMs: t + 1, view: promote === null ? { masterId: 'm2', coreapps: [{ coreappId: 'c1', silenceMs: 600_000 }] } : null });
+      }
+      for (const lease of [...only(effects, 'renewLease'), ...only(effects, 'acquireLease')]) {
+        hand.m.step({ type: 'leaseResult', requestId: lease.requestId, sentAtMs: t, atMs: t + 1, lease: { held: true, holder: 'm1', epoch: 7, expiresAtMs: 53_000 + t } });
+      }
+      promote ??= only(effects, 'promote')[0] ?? null;
+      if (promote !== null && t === 12_000) {
+        // The write returns late, after the wavering.
+        hand.m.step({ type: 'promoteResult', requestId: promote.requestId, atMs: t + 1, outcome: 'won', epoch: 4 });
+        hand.tick(t + 2);
+      }
+    }
+    expect(promote).toMatchObject({ coreappId: 'c2', expectedEpoch: 3 });
+    const logged = only(hand.all, 'appendEvent').map((e) => e.entry);
+    const unhealthy = logged.find((e) => e.kind === 'coreapp_unhealthy');
+    expect(unhealthy).toMatchObject({ nodeId: 'c1' });
+    expect(logged.find((e) => e.kind === 'failover')).toMatchObject({ nodeId: 'c2', data: { shard: 0, from: 'c1', epoch: 4, failoverMs: 12_001 - (unhealthy?.atMs ?? 0) } });
   });
 
   it('reads the map again in every new tenure before it decides anything', () => {
