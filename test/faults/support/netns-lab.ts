@@ -82,6 +82,10 @@ export class NetnsLab {
     for (const network of NETWORKS) {
       const bridge = lab.#bridge(network);
       ip('link', 'add', bridge, 'type', 'bridge');
+      // A bridge without an address of its own takes the lowest of its ports' MAC addresses, so it
+      // changes as nodes are added: a node that resolved the host's address before would then send
+      // to a MAC that is gone, and lose the database until its ARP entry expires. A fixed one stays.
+      ip('link', 'set', bridge, 'address', `02:23:10:00:${String(SUBNET[network]).padStart(2, '0')}:01`);
       ip('addr', 'add', `${lab.hostAddress(network)}/24`, 'dev', bridge);
       ip('link', 'set', bridge, 'up');
     }
