@@ -151,48 +151,6 @@ describe('ShardWorker rules', () => {
     expect(upstream.session.sends.map((m) => m.id)).toEqual([m1?.id]);
   });
 
-  it('sends a recipient’s next message once the network has the previous, before its `sent` is recorded; a rescan meanwhile sends nothing twice and its receipt waits', async () => {
-    const [r] = recipientsOn(digits, 0, 1, 1);
-    const messages = await acceptMessages(stores, fence, [r as string], 3, 'e');
-    const [m1] = messages;
-    let open!: () => void;
-    const recorded = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const reads: { after: number; atMs: number }[] = [];
-    const held = withPipeline(stores, {
-      messages: override(stores.messages, {
-        markSent: async (...a) => {
-          await recorded;
-          return stores.messages.markSent(...a);
-        },
-        pending: async (generation, shard, after, limit) => {
-          reads.push({ after, atMs: Date.now() });
-          return stores.messages.pending(generation, shard, after, limit);
-        },
-      }),
-    });
-    await start(held);
-    // The database holds the first record; the send path goes on, one message at a time, in order.
-    await waitUntil(() => upstream.session.sends.length === 3, 'all three sent while the first record is held');
-    expect(upstream.session.sends.map((m) => m.id)).toEqual(messages.map((m) => m.id));
-    expect((await stores.messages.countByStatus()).accepted).toBe(3);
-    // A receipt about m1 waits for m1's record: its `sent` callback comes first.
-    upstream.session.push([status(m1?.id as string, r as string, 'delivered', 1)]);
-    // The periodic rescan reads the still-accepted messages again: none of them is sent again.
-    const sentAt = Date.now();
-    const rescan = await waitForValue(async () => reads.find((x) => x.after === 0 && x.atMs > sentAt), (x) => x !== undefined, 'a rescan from the start', 8_000);
-    await waitUntil(() => reads.some((x) => x.atMs > (rescan?.atMs ?? Infinity)), 'a turn after the rescan');
-    expect(upstream.session.sends).toHaveLength(3);
-    expect(upstream.session.acked).toEqual([]);
-    open();
-    await waitForValue(() => stores.messages.countByStatus(), (c) => c.sent === 2 && c.delivered === 1, 'every send recorded and the receipt applied');
-    await waitUntil(() => upstream.session.acked.includes(1), 'the receipt acked after the record');
-    const events = (await drainCallbacks(stores)).map((c) => c.eventId);
-    expect(events.indexOf(`status:${m1?.id}:sent`)).toBeLessThan(events.indexOf(`status:${m1?.id}:delivered`));
-    expect(upstream.session.sends).toHaveLength(3);
-  });
-
   it('acknowledges events upstream only after their writes resolved', async () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => {

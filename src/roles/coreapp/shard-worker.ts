@@ -5,23 +5,19 @@
  *
  * Everything is decided in one loop, turn by turn (STYLE rule 5): socket callbacks only queue what
  * arrived and wake the loop. A turn: notice a closed session → apply what the write lanes committed →
- * take the acks that arrived → start the write lanes → (re)connect → send what is ready → read more
- * accepted messages → send what may go. The durable writes run beside the send path in two lanes, at
- * most one transaction each: the acks lane records send results, the events lane makes events
- * durable. A slow database then delays sending by one read, not by every transaction of the turn.
- * A message the network took (or refused for good) is done for the send path as soon as its ack is
- * taken: its recipient's next message may go, while its `sent` is still being recorded. Until the
- * acks lane committed it, the id is held as "taken, not recorded", so a read of accepted messages
- * does not pick it up again, and receipts about it wait. What a lane committed is applied by the
- * loop at the start of a turn, never while a read of accepted messages is in flight.
+ * start the write lanes → (re)connect → send what is ready → read more accepted messages → send what
+ * may go. The durable writes run beside the send path in two lanes, at most one transaction each:
+ * the acks lane records send results, the events lane makes events durable. A slow database then
+ * delays sending by one read, not by every transaction of the turn. What a lane decides about the
+ * queues (a message is done) is applied by the loop at the start of a turn, never while a read of
+ * accepted messages is in flight, so a message just recorded `sent` is not read back as waiting.
  * Every queue is bounded (`coreapp*` in limits.ts) and every wait has a timeout.
  *
  * Rules it keeps:
  * - **Persist before you acknowledge.** An event is acked upstream only after its writes resolved
  *   (status recorded, callback enqueued, inbound message stored); a crash in between means a
  *   redelivery, which every write absorbs (callback event ids are stable, inserts are idempotent).
- * - **Order.** Per recipient, one message in flight, oldest first (`RecipientQueues`); the next is
- *   sent once the network has the previous one (its ack), whether or not that is recorded yet. Per contact,
+ * - **Order.** Per recipient, one message in flight, oldest first (`RecipientQueues`). Per contact,
  *   callbacks are enqueued in the order the facts happened: a message's `sent` callback before its
  *   `delivered`, even when the network's receipt is processed before the send's ack (events about a
  *   message in flight wait for its ack; a receipt for a message still `accepted` implies `sent` first).
@@ -110,10 +106,8 @@ type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped' | 'lost';
 interface SendResult {
   readonly messages: readonly OutboundMessage[];
   readonly acks: readonly SendAck[] | null;
+  readonly error: Error | null;
 }
-
-/** What one send's acks leave to record durably, in ack order: taken (`sent`) or refused for good (`failed`). */
-type AckOutcome = { readonly message: OutboundMessage; readonly error: SimErrorObject | null };
 
 /** Close codes after which this worker must not reconnect on its own: ownership or configuration changed. */
 const OWNERSHIP_CODES: ReadonlySet<number> = new Set([
@@ -147,12 +141,7 @@ export class ShardWorker {
   #status: ShardWorkerStatus = 'disconnected';
   #session: UpstreamSession | null = null;
   #closedInfo: UpstreamCloseInfo | null = null;
-  /** Send results that arrived and the loop has not looked at yet. */
-  #arrived: SendResult[] = [];
-  /** Acks the loop took, in order, for the acks lane to record. */
-  #toRecord: AckOutcome[] = [];
-  /** Messages the network answered for (taken or refused) whose outcome is not committed yet: not read back, receipts wait. */
-  readonly #unrecorded = new Set<string>();
+  #results: SendResult[] = [];
   #events: UpstreamEvent[] = [];
   readonly #eventNumbers = new Set<number>();
   #eventsDropped = 0;
@@ -269,7 +258,6 @@ export class ShardWorker {
     this.#moreWork = false;
     this.#noticeClosedSession();
     this.#applyCommitted();
-    this.#takeAcks();
     if (this.#active) this.#startWrites();
     if (this.#state !== 'running') return;
     if (this.#session === null) await this.#connect();
@@ -307,8 +295,8 @@ export class ShardWorker {
   /** Starts each lane that has work and no transaction in flight (not before a failed one's retry delay). */
   #startWrites(): void {
     if (Date.now() < this.#writeRetryAtMs) return;
-    if (this.#ackWrite === null && this.#toRecord.length > 0) {
-      this.#ackWrite = this.#lane('recording send results', () => this.#recordAcks()).finally(() => {
+    if (this.#ackWrite === null && this.#results.length > 0) {
+      this.#ackWrite = this.#lane('recording send results', () => this.#processResults()).finally(() => {
         this.#ackWrite = null;
       });
     }
@@ -336,10 +324,7 @@ export class ShardWorker {
 
   /** The lanes' verdicts on the queues, applied between two reads of accepted messages. */
   #applyCommitted(): void {
-    for (const id of this.#committedDone) {
-      this.#queues.complete(id);
-      this.#unrecorded.delete(id);
-    }
+    for (const id of this.#committedDone) this.#queues.complete(id);
     this.#committedDone.clear();
   }
 
@@ -350,7 +335,7 @@ export class ShardWorker {
   }
 
   #drained(): boolean {
-    const writesDone = this.#arrived.length === 0 && this.#toRecord.length === 0 && this.#ackWrite === null && this.#committedDone.size === 0;
+    const writesDone = this.#results.length === 0 && this.#ackWrite === null && this.#committedDone.size === 0;
     return (this.#queues.inFlight === 0 && writesDone) || Date.now() >= this.#stopDeadlineMs;
   }
 
@@ -363,7 +348,7 @@ export class ShardWorker {
     else ms = Math.min(ms, this.#pollIntervalMs - (now - this.#lastReadAtMs));
     const retryAt = this.#queues.nextRetryAtMs(now);
     if (retryAt !== null) ms = Math.min(ms, retryAt - now);
-    if (this.#writeRetryAtMs > now && (this.#toRecord.length > 0 || this.#events.length > 0)) ms = Math.min(ms, this.#writeRetryAtMs - now);
+    if (this.#writeRetryAtMs > now && (this.#results.length > 0 || this.#events.length > 0)) ms = Math.min(ms, this.#writeRetryAtMs - now);
     return Math.max(0, ms);
   }
 
@@ -388,9 +373,7 @@ export class ShardWorker {
     this.#session = null;
     this.#queues.clear();
     this.#committedDone.clear();
-    this.#unrecorded.clear();
-    this.#arrived = [];
-    this.#toRecord = [];
+    this.#results = [];
     this.#events = [];
     this.#eventNumbers.clear();
     this.#log.warn({ reason }, 'lost ownership of the shard; stopped sending');
@@ -501,15 +484,14 @@ export class ShardWorker {
     if (!this.#readNeeded) return;
     this.#lastReadAtMs = now;
     // A full buffer keeps `readNeeded`: the read happens once acks make room (they wake the loop).
-    // Messages taken but not recorded count against the buffer: a slow database slows the sending.
-    const room = Math.min(coreappBufferedMessagesMax - this.#queues.size - this.#unrecorded.size, storeBatchSizeMax);
+    const room = Math.min(coreappBufferedMessagesMax - this.#queues.size, storeBatchSizeMax);
     if (room <= 0) return;
     const page = await this.#o.stores.messages.pending(this.#fence.generation, this.#fence.shard, this.#cursor, room);
     this.#readNeeded = page.length === room;
     this.#moreWork = this.#readNeeded;
     for (const stored of page) {
       this.#cursor = stored.seq;
-      if (this.#queues.has(stored.id) || this.#unrecorded.has(stored.id)) continue;
+      if (this.#queues.has(stored.id)) continue;
       const outbound = this.#outbound(stored);
       if (typeof outbound === 'string') await this.#failLocally(stored, outbound);
       else this.#queues.add(outbound);
@@ -567,81 +549,75 @@ export class ShardWorker {
     const settle = (result: SendResult): void => {
       // After a loss the queues were dropped: a late answer has nothing left to update.
       if (!this.#active) return;
-      this.#arrived.push(result);
+      this.#results.push(result);
       this.#signal.wake();
     };
     session.send(wire).then(
-      (acks) => settle({ messages: batch, acks }),
-      () => settle({ messages: batch, acks: null }),
+      (acks) => settle({ messages: batch, acks, error: null }),
+      (error: unknown) => settle({ messages: batch, acks: null, error: error as Error }),
     );
   }
 
-  /**
-   * Takes the acks that arrived, in order. What the network took (`sent`, `duplicate`) or refused for
-   * good is done for the send path now (the recipient's next message may go) and queued for the acks
-   * lane; `overloaded` waits for a retry; a send whose session ended before its acks is sent again
-   * (the network de-duplicates); `stale_epoch`/`misrouted` means this worker is not the owner.
-   */
-  #takeAcks(): void {
-    const retryDelayMs = (retries: number): number => Math.min(coreappSendRetryDelayMsMin * 2 ** retries, coreappSendRetryDelayMsMax);
-    while (this.#active && this.#arrived.length > 0) {
-      const { messages, acks } = this.#arrived.shift() as SendResult;
-      for (const [i, message] of messages.entries()) {
-        if (acks === null) {
-          this.#queues.retryLater(message.id, Date.now(), () => 0);
-          continue;
-        }
-        const ack = acks[i];
-        if (ack?.id !== message.id) throw new Error(`upstream client broke its contract: ack ${i} is for ${ack?.id ?? 'nothing'}, not ${message.id}`);
-        if (ack.result === 'stale_epoch' || ack.result === 'misrouted') {
-          // The broken build (no fencing) keeps the message and tries again instead of stepping down.
-          if (!this.#noFencing) return this.#lose(`the network answered ${ack.result} for message ${message.id}: ${ack.error?.details ?? ''}`);
-          this.#queues.retryLater(message.id, Date.now(), retryDelayMs);
-        } else if (ack.result === 'overloaded') {
-          this.#queues.retryLater(message.id, Date.now(), retryDelayMs);
-        } else {
-          const taken = ack.result === 'sent' || ack.result === 'duplicate';
-          const error = taken ? null : (ack.error ?? { code: INVALID_PARAMETER_CODE, title: 'Parameter value is not valid', details: 'rejected by the network' });
-          this.#queues.complete(message.id);
-          this.#unrecorded.add(message.id);
-          this.#toRecord.push({ message, error });
-        }
+  /** The acks lane: records send results in the order they came (results arriving meanwhile are taken too). */
+  async #processResults(): Promise<void> {
+    while (this.#results.length > 0 && this.#active) {
+      const result = this.#results[0] as SendResult;
+      if (result.acks === null) {
+        // The session ended before the acks: the network may or may not have them; send again (it de-duplicates).
+        for (const m of result.messages) this.#queues.retryLater(m.id, Date.now(), () => 0);
+      } else {
+        await this.#applyAcks(result.messages, result.acks);
       }
+      this.#results.shift();
     }
   }
 
   /**
-   * The acks lane: records every outcome taken so far in one transaction — what the network took is
-   * `sent` (with its `sent` callback), what it refused is `failed` (with its `failed` callback), the
-   * callbacks in ack order — so a batch costs one durable commit and a failure retries the whole batch
-   * (every write is idempotent). Outcomes taken meanwhile wait for the next transaction.
+   * Applies one send's acks: what the network took is recorded `sent` (with its `sent` callback),
+   * what it rejected is `failed` (with its `failed` callback) — all in one transaction, so a batch
+   * costs one durable commit and a failure retries the whole batch (every write is idempotent).
+   * `overloaded` waits for a retry; `stale_epoch`/`misrouted` means this worker is not the owner (seen
+   * before the first await, so the turn that started this lane sends nothing more).
    */
-  async #recordAcks(): Promise<void> {
-    const batch = this.#toRecord.slice(0, coreappBufferedMessagesMax);
-    const taken = batch.filter((o) => o.error === null).map((o) => o.message);
+  async #applyAcks(messages: readonly OutboundMessage[], acks: readonly SendAck[]): Promise<void> {
+    const taken: OutboundMessage[] = [];
+    const rejected: { message: OutboundMessage; error: SimErrorObject }[] = [];
+    const overloaded: OutboundMessage[] = [];
+    for (const [i, message] of messages.entries()) {
+      const ack = acks[i];
+      if (ack?.id !== message.id) throw new Error(`upstream client broke its contract: ack ${i} is for ${ack?.id ?? 'nothing'}, not ${message.id}`);
+      if (ack.result === 'stale_epoch' || ack.result === 'misrouted') {
+        // The broken build (no fencing) keeps the message and tries again instead of stepping down.
+        if (!this.#noFencing) return this.#lose(`the network answered ${ack.result} for message ${message.id}: ${ack.error?.details ?? ''}`);
+        overloaded.push(message);
+      } else if (ack.result === 'sent' || ack.result === 'duplicate') taken.push(message);
+      else if (ack.result === 'overloaded') overloaded.push(message);
+      else rejected.push({ message, error: ack.error ?? { code: INVALID_PARAMETER_CODE, title: 'Parameter value is not valid', details: 'rejected by the network' } });
+    }
     const now = await this.#o.stores.nowMs();
     const sentWebhooks = this.#o.settings().webhooks.message.sent;
-    const callbacks: NewCallback[] = [];
-    for (const { message: m, error } of batch) {
-      if (error !== null) callbacks.push(this.#statusCallback(failedFact(m, error, now), now));
-      else if (sentWebhooks) callbacks.push(this.#statusCallback({ id: m.id, recipientId: m.recipient, status: 'sent', timestamp: unixSeconds(now) }, now));
-    }
     const changed = await this.#o.stores.inTransaction(async (tx) => {
-      await tx.messages.recordStatuses(batch.flatMap(({ message, error }) => (error === null ? [] : [{ id: message.id, status: 'failed' as const, errorCode: error.code }])), now);
+      const callbacks: NewCallback[] = rejected.map(({ message, error }) => this.#statusCallback(failedFact(message, error, now), now));
+      await tx.messages.recordStatuses(rejected.map(({ message, error }) => ({ id: message.id, status: 'failed', errorCode: error.code })), now);
       let marked = 0;
       for (let i = 0; i < taken.length; i += storeBatchSizeMax) {
         marked += await tx.messages.markSent(taken.slice(i, i + storeBatchSizeMax).map((m) => m.id), this.#fence, now);
       }
+      if (sentWebhooks) {
+        for (const m of taken) callbacks.push(this.#statusCallback({ id: m.id, recipientId: m.recipient, status: 'sent', timestamp: unixSeconds(now) }, now));
+      }
       await tx.callbacks.enqueueMany(callbacks);
       return marked;
     });
-    if (callbacks.length > 0) this.#o.onCallbacks?.();
     // Fewer rows than messages is fine when they moved further already (a receipt came first);
     // it is a loss of ownership when the shard's epoch moved.
+    if (rejected.length > 0 || (taken.length > 0 && sentWebhooks)) this.#o.onCallbacks?.();
     if (changed < taken.length && !(await this.#stillOwner())) return this.#lose('markSent was fenced off: the shard has a newer epoch');
     if (!this.#active) return;
-    this.#toRecord.splice(0, batch.length);
-    for (const { message } of batch) this.#committedDone.add(message.id);
+    for (const m of [...taken, ...rejected.map((r) => r.message)]) this.#committedDone.add(m.id);
+    this.#signal.wake();
+    const retryDelayMs = (retries: number): number => Math.min(coreappSendRetryDelayMsMin * 2 ** retries, coreappSendRetryDelayMsMax);
+    for (const m of overloaded) this.#queues.retryLater(m.id, Date.now(), retryDelayMs);
   }
 
   // ---- events -----------------------------------------------------------------------------------
@@ -659,8 +635,7 @@ export class ShardWorker {
     let n = 0;
     for (const limit = Math.min(this.#events.length, coreappEventsPerBatchMax); n < limit; n += 1) {
       const event = this.#events[n] as UpstreamEvent;
-      const unrecorded = this.#queues.isInFlight(event.id) || this.#unrecorded.has(event.id);
-      if (event.kind === 'status' && unrecorded && !this.#committedDone.has(event.id)) break;
+      if (event.kind === 'status' && this.#queues.isInFlight(event.id) && !this.#committedDone.has(event.id)) break;
     }
     return this.#events.slice(0, n);
   }
