@@ -331,7 +331,7 @@ export class MasterMachine {
     this.#mapChanged(true);
     const base = { shard: plan.shard, generation, epoch };
     this.#log({ kind: 'promoted', atMs, nodeId: plan.coreappId, data: { ...base, reason: plan.reason, replaces: plan.replaces, persistMs: atMs - pending.issuedAtMs } });
-    const since = plan.replaces === null ? undefined : (pending.unhealthySinceMs ?? this.#unhealthySince.get(plan.replaces));
+    const since = pending.unhealthySinceMs;
     if (plan.reason === 'unhealthy' && plan.replaces !== null && since !== undefined) {
       this.#log({ kind: 'failover', atMs, nodeId: plan.coreappId, data: { ...base, from: plan.replaces, failoverMs: atMs - since } });
       this.#unhealthySince.delete(plan.replaces);

@@ -279,7 +279,6 @@ export class FaultCluster {
     const started = await waitFor(`${node.name} ready`, () => (node.alive ? (ready ?? undefined) : null), 60_000, 20);
     if (started === null) {
       await closed; // its output is complete once its pipes closed
-      child.stderr?.off('data', keep);
       throw new NodeExitedError(`${node.name} exited before it was ready; its last output:\n${output.split('\n').slice(-20).join('\n')}`, output);
     }
     node.nodeId = started.node_id;
