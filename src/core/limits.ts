@@ -49,6 +49,13 @@ export const callbackErrorLengthMax = 1_024;
 
 /** SQLite waits this long for a lock held by another process before failing with SQLITE_BUSY. */
 export const sqliteBusyTimeoutMs = 5_000;
+/**
+ * Of that wait, SQLite spends at most this long at a time blocking the process (its own busy
+ * timeout); the rest is waited asynchronously between tries, so the process answers meanwhile.
+ */
+export const sqliteBusySliceMs = 100;
+/** SQLite runs queries synchronously: once they have held the event loop this long, the next waits for it to turn. */
+export const sqliteYieldEveryMs = 10;
 /** Prepared SQLite statements kept for reuse per connection. */
 export const sqliteStatementCacheMax = 500;
 /** Migrations retry this many times when another process holds the database (SQLite). */

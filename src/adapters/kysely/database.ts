@@ -6,12 +6,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { DatabaseLocation, Dialect } from '../../core/config.js';
 import { sqliteBusyTimeoutMs, sqliteStatementCacheMax } from '../../core/limits.js';
 import type { Schema } from './schema.js';
+import { SharedFileSqliteDialect, configureBusyWait } from './sqlite-driver.js';
 
 export interface DatabaseOptions {
   /** Most connections the pool opens (PostgreSQL, MySQL). SQLite always uses one per Database. */
@@ -69,10 +70,10 @@ export function openDatabase(location: DatabaseLocation, options: DatabaseOption
       // commit durable before the API answers (nothing acknowledged is lost on a power cut).
       connection.pragma('journal_mode = WAL');
       connection.pragma('synchronous = FULL');
-      connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+      configureBusyWait(connection);
       connection.pragma('foreign_keys = ON');
       prepareStatements(connection);
-      const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: connection }) });
+      const db = new Kysely<Schema>({ dialect: new SharedFileSqliteDialect(connection) });
       return new Database(db, 'sqlite', `sqlite:${location.path}`);
     }
     case 'postgres': {
