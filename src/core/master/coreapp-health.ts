@@ -8,8 +8,11 @@
  * K = `dbLivenessMissesUnhealthy`:
  *
  * - **DB path.** `unknown` without a usable node snapshot; `dead` when the coreapp is absent from it
- *   or `dbNowMs − lastSeenAtMs > K × L`; otherwise `alive`. It does not depend on when the master
- *   started: the evidence is the coreapp's own writes, on the store clock.
+ *   or its silence `dbNowMs − max(lastSeenAtMs, watchSinceMs)` is `> K × L`; otherwise `alive`. It
+ *   does not depend on when the master started: the evidence is the coreapp's own writes, on the
+ *   store clock. `watchSinceMs` is where this master's view of the database last resumed after a
+ *   gap (no node snapshot for longer than L: the database was down or out of reach, for the
+ *   coreapps too, perhaps): a coreapp is not blamed for not writing while nobody could.
  * - **Heartbeat path.** This master's silence of a coreapp is `now − (lastAnswerAtMs ?? watchSinceMs)`,
  *   where `watchSinceMs` is when it sent its first heartbeat since it (re)started watching — so a master
  *   that has not yet heartbeated a coreapp for U cannot find it silent for U. The path says `alive`
@@ -31,6 +34,8 @@ export type CoreappHealth = 'healthy' | 'unknown' | 'unhealthy';
 export interface DbObservation {
   readonly dbNowMs: number;
   readonly lastSeenAtMs: number | null;
+  /** Store clock: the first snapshot after this master's latest gap in node snapshots; absent or null: no gap. */
+  readonly watchSinceMs?: number | null;
 }
 
 /** This master's heartbeat observations of one coreapp, on this master's clock. */
@@ -74,7 +79,8 @@ export function dbUnhealthyAfterMs(intervals: ControlIntervals): number {
 export function dbLivenessVerdict(db: DbObservation | null, intervals: ControlIntervals): PathVerdict {
   if (db === null) return 'unknown';
   if (db.lastSeenAtMs === null) return 'dead';
-  return db.dbNowMs - db.lastSeenAtMs > dbUnhealthyAfterMs(intervals) ? 'dead' : 'alive';
+  const sinceMs = Math.max(db.lastSeenAtMs, db.watchSinceMs ?? Number.NEGATIVE_INFINITY);
+  return db.dbNowMs - sinceMs > dbUnhealthyAfterMs(intervals) ? 'dead' : 'alive';
 }
 
 /** How long this master has heard nothing from the coreapp; null when it has not started watching. */

@@ -103,6 +103,8 @@ export class MasterMachine {
   #stopRequested = false;
   #stopped = false;
   #nodes: { readonly snapshot: NodeSnapshot; readonly receivedAtMs: number } | null = null;
+  /** Store clock: the first node snapshot after the latest gap longer than db_liveness_interval (null: none yet). */
+  #dbWatchSinceMs: number | null = null;
   #nodesRead: PendingRequest | null = null;
   #nodesLastReadMs = Number.NEGATIVE_INFINITY;
   #map: { view: ShardMapView | null; readonly receivedAtMs: number; usable: boolean } | null = null;
@@ -290,6 +292,10 @@ export class MasterMachine {
     this.#nodesRead = null;
     if (event.snapshot === null) return;
     const nodes = [...event.snapshot.nodes].sort((a, b) => compareIds(a.id, b.id)).slice(0, masterNodesMax);
+    // No snapshot for longer than a liveness interval: the database was down or out of reach (for
+    // the coreapps too, perhaps); their silence counts again from here (coreapp-health.ts).
+    const previous = this.#nodes;
+    if (previous !== null && event.atMs - previous.receivedAtMs > this.#intervals.at(event.atMs).dbLivenessMs) this.#dbWatchSinceMs = event.snapshot.dbNowMs;
     this.#nodes = { snapshot: { dbNowMs: event.snapshot.dbNowMs, nodes }, receivedAtMs: event.atMs };
     this.#beats.sync(nodes.filter((n) => n.role === 'coreapp'));
     for (const id of [...this.#leaving]) if (!nodes.some((n) => n.id === id)) this.#leaving.delete(id);
@@ -385,7 +391,7 @@ export class MasterMachine {
       this.#evaluateHealth({
         nowMs: now,
         intervals,
-        db: { dbNowMs: nodes.dbNowMs, lastSeenAtMs },
+        db: { dbNowMs: nodes.dbNowMs, lastSeenAtMs, watchSinceMs: this.#dbWatchSinceMs },
         own: this.#beats.observation(id),
         peers: this.#peers.observations(id),
       });

@@ -73,6 +73,9 @@ describe('DB-based path', () => {
     ['silent exactly 2 × db_liveness_interval', { dbNowMs: NOW, lastSeenAtMs: NOW - 10_000 }, 'alive'],
     ['silent 1 ms longer than that', { dbNowMs: NOW, lastSeenAtMs: NOW - 10_001 }, 'dead'],
     ['judged on the store clock only (a master clock far away changes nothing)', { dbNowMs: 5_000, lastSeenAtMs: 4_000 }, 'alive'],
+    ['silent longer, but this master saw the database again only 10 s ago', { dbNowMs: NOW, lastSeenAtMs: NOW - 30_000, watchSinceMs: NOW - 10_000 }, 'alive'],
+    ['silent longer, and this master has seen the database for 10,001 ms', { dbNowMs: NOW, lastSeenAtMs: NOW - 30_000, watchSinceMs: NOW - 10_001 }, 'dead'],
+    ['a touch after the view resumed counts as usual', { dbNowMs: NOW, lastSeenAtMs: NOW - 10_001, watchSinceMs: NOW - 20_000 }, 'dead'],
   ] as const)('%s → %s', (_name, db, expected) => {
     expect(dbLivenessVerdict(db, intervals)).toBe(expected);
   });

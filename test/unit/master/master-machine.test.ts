@@ -181,6 +181,45 @@ describe('MasterMachine, step by step', () => {
     expect(logged.find((e) => e.kind === 'failover')).toMatchObject({ nodeId: 'c2', data: { shard: 0, from: 'c1', epoch: 4, failoverMs: 12_001 - (unhealthy?.atMs ?? 0) } });
   });
 
+  it.each([
+    ['writes again 3 s after the database returns: it is not failed over', 3_000, null],
+    ['never writes again: failed over 2 × db_liveness_interval after the database returned', null, 18_000 + 10_000],
+  ] as const)('the database is out of reach for 8 s (no node snapshot), the owner %s', (_name, writesAgainAfterMs, failedOverAfterMs) => {
+    const hand = new Hand();
+    const nodes: ClusterNode[] = [coreappNode('c1', 10), coreappNode('c2', 20)];
+    const first = hand.tick(0);
+    hand.m.step({ type: 'leaseResult', requestId: one(first, 'acquireLease').requestId, sentAtMs: 0, atMs: 1, lease: { held: true, holder: 'm1', epoch: 7, expiresAtMs: 53_000 } });
+    const OUT_FROM = 10_000;
+    const BACK_AT = 18_000;
+    let promotedAt: number | null = null;
+    let c1LastSeen = 0;
+    for (let t = 0; t <= 40_000; t += TICK) {
+      const effects = t === 0 ? first : hand.tick(t);
+      // c1 (the owner) touches its row until the outage and, in the first case, again a while after it.
+      if (t < OUT_FROM || (writesAgainAfterMs !== null && t >= BACK_AT + writesAgainAfterMs)) c1LastSeen = t;
+      for (const read of only(effects, 'readNodes')) {
+        const out = t >= OUT_FROM && t < BACK_AT;
+        const snapshot = out ? null : { dbNowMs: 50_000 + t, nodes: nodes.map((n) => ({ ...n, lastSeenAtMs: 50_000 + (n.id === 'c1' ? c1LastSeen : t) })) };
+        hand.m.step({ type: 'nodes', requestId: read.requestId, atMs: t + 1, snapshot });
+      }
+      for (const read of only(effects, 'readShardMap')) hand.m.step({ type: 'shardMap', requestId: read.requestId, atMs: t + 1, outcome: 'read', map: shardMap(['c1'], [3]) });
+      // Heartbeats are answered throughout: only the DB path can find c1 dead.
+      hand.answerHeartbeats(effects, t + 1, { c1: { generation: 1, shard: 0, epoch: 3 } });
+      for (const lease of [...only(effects, 'renewLease'), ...only(effects, 'acquireLease')]) {
+        hand.m.step({ type: 'leaseResult', requestId: lease.requestId, sentAtMs: t, atMs: t + 1, lease: { held: true, holder: 'm1', epoch: 7, expiresAtMs: 53_000 + t } });
+      }
+      if (promotedAt === null && only(effects, 'promote').length > 0) promotedAt = t;
+    }
+    if (failedOverAfterMs === null) {
+      expect(promotedAt).toBeNull();
+      expect(only(hand.all, 'appendEvent').filter((e) => e.entry.kind === 'coreapp_unhealthy')).toEqual([]);
+    } else {
+      expect(promotedAt).toBeGreaterThan(failedOverAfterMs);
+      expect(promotedAt).toBeLessThanOrEqual(failedOverAfterMs + 500 + TICK);
+      expect(only(hand.all, 'appendEvent').find((e) => e.entry.kind === 'coreapp_unhealthy')?.entry).toMatchObject({ nodeId: 'c1', data: { db: 'dead', heartbeat: 'alive' } });
+    }
+  });
+
   it('reads the map again in every new tenure before it decides anything', () => {
     const hand = new Hand();
     const first = hand.tick(0);
