@@ -10,9 +10,9 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, sql, type RawBuil
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { DatabaseLocation, Dialect } from '../../core/config.js';
-import { sqliteBusyTimeoutMs, sqliteStatementCacheMax } from '../../core/limits.js';
+import { sqliteBusySliceMs, sqliteBusyTimeoutMs, sqliteStatementCacheMax } from '../../core/limits.js';
 import type { Schema } from './schema.js';
-import { SharedFileSqliteDialect, configureBusyWait } from './sqlite-driver.js';
+import { SharedFileSqliteDialect } from './sqlite-driver.js';
 
 export interface DatabaseOptions {
   /** Most connections the pool opens (PostgreSQL, MySQL). SQLite always uses one per Database. */
@@ -70,7 +70,8 @@ export function openDatabase(location: DatabaseLocation, options: DatabaseOption
       // commit durable before the API answers (nothing acknowledged is lost on a power cut).
       connection.pragma('journal_mode = WAL');
       connection.pragma('synchronous = FULL');
-      configureBusyWait(connection);
+      // The rest of the busy timeout is waited asynchronously by the driver (sqlite-driver.ts).
+      connection.pragma(`busy_timeout = ${sqliteBusySliceMs}`);
       connection.pragma('foreign_keys = ON');
       prepareStatements(connection);
       const db = new Kysely<Schema>({ dialect: new SharedFileSqliteDialect(connection) });

@@ -16,9 +16,10 @@
  * - **Waiters queue in order.** Kysely's connection mutex wakes every waiter on each release (they
  *   all race for it again: quadratic in the number waiting); here the next one in line gets it.
  */
+import { setImmediate as eventLoopTurn, setTimeout as pause } from 'node:timers/promises';
 import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, SelectQueryNode, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
-import { sqliteBusySliceMs, sqliteBusyTimeoutMs, sqliteYieldEveryMs } from '../../core/limits.js';
+import { sqliteBusyTimeoutMs, sqliteYieldEveryMs } from '../../core/limits.js';
 
 /** A Kysely SQLite dialect on one better-sqlite3 connection, with the driver below. */
 export class SharedFileSqliteDialect extends SqliteDialect {
@@ -32,11 +33,6 @@ export class SharedFileSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new SharedFileSqliteDriver(this.#connection);
   }
-}
-
-/** Sets the synchronous part of SQLite's busy wait (the rest is waited asynchronously, see above). */
-export function configureBusyWait(connection: SqliteDatabase.Database): void {
-  connection.pragma(`busy_timeout = ${sqliteBusySliceMs}`);
 }
 
 class SharedFileSqliteDriver implements Driver {
@@ -87,9 +83,6 @@ function isBusy(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 class SharedFileSqliteConnection implements DatabaseConnection {
   readonly #db: SqliteDatabase.Database;
   /** When this connection last let the event loop turn. */
@@ -101,7 +94,7 @@ class SharedFileSqliteConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     if (Date.now() - this.#yieldedAtMs >= sqliteYieldEveryMs) {
-      await yieldToEventLoop();
+      await eventLoopTurn();
       this.#yieldedAtMs = Date.now();
     }
     const deadlineMs = Date.now() + sqliteBusyTimeoutMs;
